@@ -1,0 +1,350 @@
+/**
+ * The kit's only reader of stack config. `parseConfig` is pure (raw strings in, plain typed objects out, every
+ * problem reported at once) so that bad input fails before any resource is declared; `loadConfig` feeds it from
+ * `pulumi.Config`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { isValidCidr } from "./net";
+
+export const PROVIDERS = ["aws", "digitalocean", "multipass", "kvm", "netns"] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export const MANAGER_COUNTS = [1, 3, 5, 7] as const;
+
+export interface AwsSettings {
+    region: string;
+    instanceType: { manager: string; worker: string };
+    /** Fixed AMI; when absent the newest Canonical Ubuntu LTS image is looked up at deploy time. */
+    amiId?: string;
+    vpcCidr: string;
+    availabilityZones: number;
+    /** Use an existing VPC and its public subnets instead of creating one. */
+    existingVpc?: { vpcId: string; subnetIds: string[] };
+}
+
+export interface DigitalOceanSettings {
+    region: string;
+    size: { manager: string; worker: string };
+    image: string;
+    vpcCidr: string;
+    loadBalancer: boolean;
+}
+
+export interface MultipassSettings {
+    image: string;
+    cpus: number;
+    memory: string;
+    disk: string;
+}
+
+export interface KvmSettings {
+    /** Path of a cloud image (qcow2) on the libvirt host. */
+    image: string;
+    network: string;
+    vcpus: number;
+    memoryMiB: number;
+    diskGiB: number;
+    osVariant: string;
+}
+
+export interface LabSettings {
+    /** Prefix of every namespace, bridge and state directory of this lab; several labs can live side by side. */
+    name: string;
+    /** Private /24 used only inside the lab's own namespaces. */
+    subnet: string;
+}
+
+export interface SwarmkitConfig {
+    provider: ProviderName;
+    managers: number;
+    workers: number;
+    drainManagers: boolean;
+    autolock: boolean;
+    publishedPorts: number[];
+    adminCidr: string;
+    /** Bumping it rotates the worker and manager join tokens. */
+    tokenRotation: number;
+    ssh: {
+        user: string;
+        /** Absent: a key pair is generated with @pulumi/tls. */
+        publicKey?: string;
+        /** Secret. Present exactly when publicKey is. */
+        privateKey?: pulumi.Output<string>;
+    };
+    aws?: AwsSettings;
+    digitalocean?: DigitalOceanSettings;
+    multipass?: MultipassSettings;
+    kvm?: KvmSettings;
+    lab?: LabSettings;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid swarmkit stack config:\n  - ${problems.join("\n  - ")}`);
+        this.name = "ConfigError";
+    }
+}
+
+/** Raw config as strings, the way `pulumi config` stores it; keys are "namespace:key". */
+export type RawConfig = (key: string) => string | undefined;
+
+const DEFAULT_USERS: Record<ProviderName, string> = {
+    aws: "ubuntu",
+    digitalocean: "root",
+    multipass: "ubuntu",
+    kvm: "ubuntu",
+    netns: "root",
+};
+
+class Reader {
+    readonly problems: string[] = [];
+    constructor(private readonly raw: RawConfig) {}
+
+    private fail(key: string, value: string, allowed: string): undefined {
+        this.problems.push(`${key} = ${JSON.stringify(value)} is not allowed: ${allowed}`);
+        return undefined;
+    }
+
+    string(key: string): string | undefined {
+        const value = this.raw(key);
+        return value === undefined || value.trim() === "" ? undefined : value.trim();
+    }
+
+    required(key: string, why: string): string | undefined {
+        const value = this.string(key);
+        if (value === undefined) this.problems.push(`${key} is missing: ${why}`);
+        return value;
+    }
+
+    integer(key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+        const value = this.string(key);
+        if (value === undefined) return fallback;
+        if (!/^-?\d+$/.test(value)) return this.fail(key, value, `a whole number from ${min} to ${max}`) ?? fallback;
+        const n = Number(value);
+        if (n < min || n > max) return this.fail(key, value, `a whole number from ${min} to ${max}`) ?? fallback;
+        return n;
+    }
+
+    boolean(key: string, fallback: boolean): boolean {
+        const value = this.string(key);
+        if (value === undefined) return fallback;
+        if (value === "true") return true;
+        if (value === "false") return false;
+        return this.fail(key, value, "true or false") ?? fallback;
+    }
+
+    oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+        const value = this.string(key);
+        if (value === undefined) return fallback;
+        if ((allowed as readonly string[]).includes(value)) return value as T;
+        return this.fail(key, value, `one of ${allowed.join(", ")}`) ?? fallback;
+    }
+
+    cidr(key: string, fallback: string | undefined, why: string): string | undefined {
+        const value = this.string(key);
+        if (value === undefined) {
+            if (fallback === undefined) this.problems.push(`${key} is missing: ${why}`);
+            return fallback;
+        }
+        if (!isValidCidr(value)) return this.fail(key, value, "an IPv4 CIDR such as 203.0.113.0/24 (address/prefix, prefix 0-32)");
+        return value;
+    }
+
+    portList(key: string): number[] {
+        const value = this.string(key);
+        if (value === undefined) return [];
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            parsed = undefined;
+        }
+        const allowed = "a JSON list of TCP ports from 1 to 65535, e.g. [80, 443], without 22, 2375, 2376, 2377 or 7946";
+        if (!Array.isArray(parsed) || !parsed.every((p) => Number.isInteger(p) && p >= 1 && p <= 65535)) {
+            return this.fail(key, value, allowed) ?? [];
+        }
+        const reserved = [22, 2375, 2376, 2377, 7946];
+        if (parsed.some((p: number) => reserved.includes(p))) return this.fail(key, value, allowed) ?? [];
+        if (new Set(parsed).size !== parsed.length) return this.fail(key, value, `${allowed}; each port once`) ?? [];
+        return parsed as number[];
+    }
+
+    stringList(key: string): string[] | undefined {
+        const value = this.string(key);
+        if (value === undefined) return undefined;
+        try {
+            const parsed: unknown = JSON.parse(value);
+            if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((s) => typeof s === "string" && s !== "")) return parsed;
+        } catch {
+            // reported below
+        }
+        return this.fail(key, value, 'a non-empty JSON list of strings, e.g. ["subnet-1", "subnet-2"]');
+    }
+
+    managerCount(key: string): number {
+        const value = this.string(key);
+        if (value === undefined) return 3;
+        const n = /^\d+$/.test(value) ? Number(value) : NaN;
+        if ((MANAGER_COUNTS as readonly number[]).includes(n)) return n;
+        if (Number.isInteger(n) && n > 0 && n % 2 === 0) {
+            this.fail(
+                key,
+                value,
+                `use 1, 3, 5 or 7. An even count adds no fault tolerance: raft needs a majority (quorum) of ` +
+                    `managers, so ${n} managers survive the loss of ${n / 2 - 1}, no more than ${n - 1} do, and a network split ` +
+                    `into two halves of ${n / 2} stops both`,
+            );
+            return 3;
+        }
+        this.fail(key, value, "1, 3, 5 or 7 managers (an odd number, so a majority of managers keeps quorum; more than 7 slows raft down)");
+        return 3;
+    }
+}
+
+const NS = "swarmkit";
+const key = (name: string) => `${NS}:${name}`;
+
+/** Turns raw stack config into the kit's typed settings, or throws a ConfigError naming every bad key. */
+export function parseConfig(raw: RawConfig): SwarmkitConfig {
+    const r = new Reader(raw);
+    const providerValue = r.string(key("provider"));
+    let provider: ProviderName = "netns";
+    if (providerValue !== undefined) {
+        if ((PROVIDERS as readonly string[]).includes(providerValue)) provider = providerValue as ProviderName;
+        else r.problems.push(`${key("provider")} = ${JSON.stringify(providerValue)} is not allowed: unknown provider, use one of ${PROVIDERS.join(", ")}`);
+    }
+
+    const managers = r.managerCount(key("managers"));
+    const workers = r.integer(key("workers"), 0, 0, 500);
+    const drainManagers = r.boolean(key("drainManagers"), workers > 0);
+    if (drainManagers && workers === 0) {
+        r.problems.push(`${key("drainManagers")} = "true" is not allowed with ${key("workers")} = 0: nothing could run any task`);
+    }
+    const autolock = r.boolean(key("autolock"), true);
+    const publishedPorts = r.portList(key("publishedPorts"));
+    const tokenRotation = r.integer(key("tokenRotation"), 0, 0);
+
+    const lab: LabSettings | undefined =
+        provider === "netns"
+            ? {
+                  name: labName(r, key("labName")),
+                  subnet: r.cidr(key("labSubnet"), "10.77.0.0/24", "") ?? "10.77.0.0/24",
+              }
+            : undefined;
+    if (lab && !/\/24$/.test(lab.subnet)) r.problems.push(`${key("labSubnet")} = ${JSON.stringify(lab.subnet)} is not allowed: the lab takes a /24`);
+
+    const cloud = provider === "aws" || provider === "digitalocean";
+    const adminCidr =
+        r.cidr(
+            key("adminCidr"),
+            cloud ? undefined : lab?.subnet ?? "0.0.0.0/0",
+            "the range allowed to reach SSH on the nodes, e.g. your office's 203.0.113.0/24 or your own address/32",
+        ) ?? "0.0.0.0/0";
+
+    const publicKey = r.string(key("sshPublicKey"));
+    const privateKeyRaw = r.string(key("sshPrivateKey"));
+    if ((publicKey === undefined) !== (privateKeyRaw === undefined)) {
+        r.problems.push(
+            `${key(publicKey === undefined ? "sshPublicKey" : "sshPrivateKey")} is missing: set sshPublicKey and sshPrivateKey (secret) together, or neither to have a key generated`,
+        );
+    }
+    if (publicKey !== undefined && !/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(publicKey)) {
+        r.problems.push(`${key("sshPublicKey")} is not allowed: an OpenSSH public key line (ssh-ed25519 AAAA..., ssh-rsa AAAA...)`);
+    }
+    if ((provider === "netns" || provider === "multipass" || provider === "kvm") && publicKey === undefined) {
+        r.problems.push(`${key("sshPublicKey")} is missing: local providers take a key made with ssh-keygen (npm run up sets one)`);
+    }
+    const user = r.string(key("sshUser")) ?? DEFAULT_USERS[provider];
+
+    const config: SwarmkitConfig = {
+        provider,
+        managers,
+        workers,
+        drainManagers,
+        autolock,
+        publishedPorts,
+        adminCidr,
+        tokenRotation,
+        ssh: { user, publicKey, privateKey: privateKeyRaw === undefined ? undefined : pulumi.secret(privateKeyRaw) },
+        lab,
+    };
+
+    if (provider === "aws") config.aws = parseAws(r);
+    if (provider === "digitalocean") config.digitalocean = parseDigitalOcean(r);
+    if (provider === "multipass") config.multipass = parseMultipass(r);
+    if (provider === "kvm") config.kvm = parseKvm(r);
+
+    if (r.problems.length > 0) throw new ConfigError(r.problems);
+    return config;
+}
+
+function labName(r: Reader, k: string): string {
+    const value = r.string(k) ?? "swarmkit";
+    // Interface names are limited to 15 characters: "<name>-br" and "<name>-<n>h" must fit.
+    if (!/^[a-z][a-z0-9]{0,7}$/.test(value)) {
+        r.problems.push(`${k} = ${JSON.stringify(value)} is not allowed: 1-8 lowercase letters and digits, starting with a letter`);
+        return "swarmkit";
+    }
+    return value;
+}
+
+function parseAws(r: Reader): AwsSettings {
+    const region = r.string("aws:region") ?? r.required(key("region"), "set the AWS region: pulumi config set aws:region eu-west-1") ?? "";
+    const vpcId = r.string(key("vpcId"));
+    const subnetIds = r.stringList(key("subnetIds"));
+    if ((vpcId === undefined) !== (subnetIds === undefined)) {
+        r.problems.push(`${key(vpcId === undefined ? "vpcId" : "subnetIds")} is missing: an existing VPC needs both vpcId and subnetIds`);
+    }
+    const vpcCidr = r.cidr(key("vpcCidr"), "10.42.0.0/16", "") ?? "10.42.0.0/16";
+    return {
+        region,
+        instanceType: {
+            manager: r.string(key("managerSize")) ?? "t3.small",
+            worker: r.string(key("workerSize")) ?? "t3.medium",
+        },
+        amiId: r.string(key("amiId")),
+        vpcCidr,
+        availabilityZones: r.integer(key("availabilityZones"), 3, 2, 6),
+        existingVpc: vpcId !== undefined && subnetIds !== undefined ? { vpcId, subnetIds } : undefined,
+    };
+}
+
+function parseDigitalOcean(r: Reader): DigitalOceanSettings {
+    return {
+        region: r.required(key("region"), "set the DigitalOcean region, e.g. pulumi config set swarmkit:region fra1") ?? "",
+        size: {
+            manager: r.string(key("managerSize")) ?? "s-1vcpu-2gb",
+            worker: r.string(key("workerSize")) ?? "s-2vcpu-4gb",
+        },
+        image: r.string(key("image")) ?? "ubuntu-24-04-x64",
+        vpcCidr: r.cidr(key("vpcCidr"), "10.43.0.0/20", "") ?? "10.43.0.0/20",
+        loadBalancer: r.boolean(key("loadBalancer"), true),
+    };
+}
+
+function parseMultipass(r: Reader): MultipassSettings {
+    const memory = r.string(key("memory")) ?? "2G";
+    const disk = r.string(key("disk")) ?? "10G";
+    for (const [k, v] of [["memory", memory], ["disk", disk]] as const) {
+        if (!/^\d+[KMG]$/.test(v)) r.problems.push(`${key(k)} = ${JSON.stringify(v)} is not allowed: a size such as 2G or 512M`);
+    }
+    return { image: r.string(key("image")) ?? "24.04", cpus: r.integer(key("cpus"), 2, 1, 64), memory, disk };
+}
+
+function parseKvm(r: Reader): KvmSettings {
+    return {
+        image: r.required(key("image"), "the path of an Ubuntu cloud image (qcow2) on the libvirt host") ?? "",
+        network: r.string(key("network")) ?? "default",
+        vcpus: r.integer(key("cpus"), 2, 1, 64),
+        memoryMiB: r.integer(key("memoryMiB"), 2048, 512),
+        diskGiB: r.integer(key("diskGiB"), 10, 4),
+        osVariant: r.string(key("osVariant")) ?? "ubuntu22.04",
+    };
+}
+
+/** Reads the current stack's config. The only place of the kit that touches pulumi.Config. */
+export function loadConfig(): SwarmkitConfig {
+    // The raw accessor reads secret values too without the "use getSecret" warning; parseConfig re-wraps the
+    // private key as a secret before anything else sees it.
+    return parseConfig((fullKey) => pulumi.runtime.getConfig(fullKey));
+}

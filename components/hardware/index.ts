@@ -1,0 +1,25 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SwarmkitConfig } from "../config";
+import { Hardware } from "./types";
+import { resolveSshKey } from "./sshKey";
+
+/**
+ * Builds the hardware the config names. Each target's module (and so its cloud SDK) is loaded only when the
+ * stack uses it.
+ */
+export async function createHardware(config: SwarmkitConfig, opts?: pulumi.ComponentResourceOptions): Promise<Hardware> {
+    const key = await resolveSshKey(config);
+    const args = { config, sshPublicKey: key.publicKey, sshPrivateKey: key.privateKey };
+    switch (config.provider) {
+        case "netns":
+            return new (await import("./netns")).LabHosts("lab", args, opts);
+        case "aws":
+            return new (await import("./aws")).AwsHosts("aws", args, opts);
+        case "digitalocean":
+            return new (await import("./digitalocean")).DigitalOceanHosts("do", args, opts);
+        case "multipass":
+            return new (await import("./multipass")).MultipassHosts("multipass", args, opts);
+        case "kvm":
+            return new (await import("./kvm")).KvmHosts("kvm", args, opts);
+    }
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# One lab host: a machine made of Linux namespaces that looks to the kit exactly like a VM. It has its own network
+# namespace (one veth on the lab bridge), mount, UTS and PID namespaces (own hostname, /run and docker.sock), its
+# own dockerd and an sshd on port 22 that accepts the stack's key, behind the host firewall the kit renders.
+#   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (a script)
+#   host.sh down LAB HOST
+#   host.sh status LAB HOST
+# Prints the machine id (new for every new machine) on up. Idempotent: up on a running host prints its id.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+die() { echo "swarmkit lab host ${host:-?}: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "lab hosts need root"
+
+action=${1:-}; lab=${2:-}; host=${3:-}
+[[ "$lab" =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad lab name '$lab'"
+[[ "$host" =~ ^[a-z][a-z0-9-]{0,30}$ ]] || die "bad host name '$host'"
+state_root=${SWARMKIT_LAB_DIR:-$(cd "$here/../.." && pwd)/.lab}
+dir="$state_root/$lab/$host"
+ns="$lab-$host"
+cgroup="swarmkit-$lab-$host"
+in_host() { nsenter -t "$(cat "$dir/pid")" -m -u -n -p -- "$@"; }
+alive() { [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null && [ -e "/run/netns/$ns" ]; }
+
+up() {
+    local address=${4:-} gateway=${5:-}
+    [[ "$address" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.([0-9]+)/24$ ]] || die "bad address '$address' (a.b.c.d/24)"
+    local octet=${BASH_REMATCH[1]} ip=${address%/*}
+    if alive; then cat "$dir/machine-id"; return; fi
+    down_quietly
+    [ -n "${SWARMKIT_LAB_PUBLIC_KEY:-}" ] || die "SWARMKIT_LAB_PUBLIC_KEY is empty"
+    for tool in dockerd sshd tini nsenter unshare iptables; do
+        command -v "$tool" >/dev/null || die "$tool is missing: run scripts/setup.sh (apt-get install docker.io openssh-server tini iptables)"
+    done
+    mkdir -p "$dir"/{docker,etc-docker,ssh}
+    # libnetwork writes under a fixed /var/lib/docker, whatever --data-root says: each host bind-mounts its own.
+    mkdir -p /var/lib/docker /etc/docker
+
+    ip netns add "$ns"
+    local veth="${lab}-h${octet}"
+    ip link add "$veth" type veth peer name eth0 netns "$ns"
+    ip link set "$veth" master "${lab}-br" up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$address" dev eth0
+    ip -n "$ns" link set eth0 up
+    # The host firewall, as cloud-init installs it on a VM.
+    printf '%s\n' "${SWARMKIT_LAB_FIREWALL:-}" | nsenter --net="/run/netns/$ns" sh -s || die "the host firewall failed"
+
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/host_ed25519" <<<y >/dev/null 2>&1
+    printf '%s\n' "$SWARMKIT_LAB_PUBLIC_KEY" >"$dir/ssh/authorized_keys"
+    cat >"$dir/ssh/sshd_config" <<CFG
+Port 22
+ListenAddress $ip
+HostKey $dir/ssh/host_ed25519
+PidFile /run/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AuthorizedKeysFile $dir/ssh/authorized_keys
+StrictModes no
+UsePAM no
+MaxStartups 100:30:200
+MaxSessions 50
+CFG
+    cat >"$dir/daemon.json" <<JSON
+{
+  "data-root": "/var/lib/docker",
+  "exec-root": "/run/docker",
+  "pidfile": "/run/docker.pid",
+  "hosts": ["unix:///var/run/docker.sock"],
+  "storage-driver": "vfs",
+  "cgroup-parent": "$cgroup",
+  "log-level": "warn"
+}
+JSON
+    cat /proc/sys/kernel/random/uuid >"$dir/machine-id"
+
+    # The holder: PID 1 of the host (tini). Killing it ends every process of the host at once.
+    rm -f "$dir/ready"
+    setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private \
+        /bin/sh -c '
+            set -e
+            umount -l /run/netns 2>/dev/null || true
+            mount -t tmpfs -o mode=755 tmpfs /run
+            mkdir -p /run/sshd
+            hostname "$1"
+            mount --bind "$2/docker" /var/lib/docker
+            mount --bind "$2/etc-docker" /etc/docker
+            touch "$2/ready"
+            exec tini -- sleep infinity' holder "$host" "$dir" </dev/null >"$dir/holder.log" 2>&1 &
+    local launcher=$! pid="" i
+    for i in $(seq 1 100); do
+        pid=$(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null | awk '{print $1}')
+        [ -n "$pid" ] && [ -f "$dir/ready" ] && break
+        sleep 0.05
+    done
+    [ -n "$pid" ] && [ -f "$dir/ready" ] || die "the namespace holder did not start: $(cat "$dir/holder.log")"
+    echo "$pid" >"$dir/pid"
+
+    in_host setsid dockerd --config-file "$dir/daemon.json" </dev/null >"$dir/dockerd.log" 2>&1 &
+    in_host /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd.log" </dev/null || die "sshd did not start: $(cat "$dir/sshd.log")"
+    cat "$dir/machine-id"
+}
+
+down_quietly() {
+    if [ -f "$dir/pid" ]; then
+        local pid; pid=$(cat "$dir/pid")
+        # Only our own holder: a tini living in this host's network namespace.
+        if [ -e "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tini ] &&
+            [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" = "$(stat -L -c %i "/run/netns/$ns" 2>/dev/null)" ]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            local i; for i in $(seq 1 100); do [ -e "/proc/$pid" ] || break; sleep 0.05; done
+        fi
+    fi
+    if [ -e "/run/netns/$ns" ]; then ip netns del "$ns"; fi
+    # cgroup v1 has one tree per controller, v2 one tree: remove the host's cgroup-parent everywhere, deepest first.
+    find /sys/fs/cgroup -depth -type d -name "$cgroup" 2>/dev/null | while read -r top; do
+        find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    rm -rf "$dir"
+    rmdir "$state_root/$lab" 2>/dev/null || true
+}
+
+case "$action" in
+up) up "$@" ;;
+down) down_quietly ;;
+status) if alive; then echo running; else echo absent; fi ;;
+*) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | down LAB HOST | status LAB HOST" ;;
+esac
