@@ -112,7 +112,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 },
                 { dependsOn: [init, tokensCommand], deleteBeforeReplace: true },
             );
-            return { host, join, nodeId: join.stdout.apply((s) => s.trim()) };
+            // Only the node ID is printed; it is no secret even though the command's stdin (the token) is.
+            return { host, join, nodeId: pulumi.unsecret(join.stdout).apply((s) => s.trim()) };
         });
 
         // Managers are promoted one after the other (each waits for the previous one to be Reachable), so the

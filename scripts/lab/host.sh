@@ -5,6 +5,7 @@
 #   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (a script)
 #   host.sh down LAB HOST
 #   host.sh status LAB HOST
+#   host.sh restart-docker LAB HOST
 # Prints the machine id (new for every new machine) on up. Idempotent: up on a running host prints its id.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -96,9 +97,25 @@ JSON
     [ -n "$pid" ] && [ -f "$dir/ready" ] || die "the namespace holder did not start: $(cat "$dir/holder.log")"
     echo "$pid" >"$dir/pid"
 
-    in_host setsid dockerd --config-file "$dir/daemon.json" </dev/null >"$dir/dockerd.log" 2>&1 &
+    start_docker
     in_host /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd.log" </dev/null || die "sshd did not start: $(cat "$dir/sshd.log")"
     cat "$dir/machine-id"
+}
+
+start_docker() {
+    in_host setsid dockerd --config-file "$dir/daemon.json" </dev/null >>"$dir/dockerd.log" 2>&1 &
+}
+
+# Stops and starts the host's dockerd, as a reboot would: a manager of an autolocked swarm comes back locked.
+restart_docker() {
+    alive || die "not running"
+    local pid i
+    pid=$(in_host cat /run/docker.pid 2>/dev/null) || die "dockerd is not running"
+    in_host kill -TERM "$pid"
+    for i in $(seq 1 300); do in_host kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    start_docker
+    for i in $(seq 1 300); do in_host docker info >/dev/null 2>&1 && return 0; sleep 0.1; done
+    die "dockerd did not come back"
 }
 
 down_quietly() {
@@ -124,5 +141,6 @@ case "$action" in
 up) up "$@" ;;
 down) down_quietly ;;
 status) if alive; then echo running; else echo absent; fi ;;
+restart-docker) restart_docker ;;
 *) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | down LAB HOST | status LAB HOST" ;;
 esac

@@ -1,0 +1,174 @@
+/**
+ * The main job for real: `pulumi up` of a lab swarm of 3 managers and 2 workers through the Automation API,
+ * checked on the live swarm, then a no-op up, a change to 5 managers, and `pulumi destroy` leaving nothing behind.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { LabStack, ROOT, e2eUnavailable, eventually, labLeftovers } from "./harness";
+
+const unavailable = e2eUnavailable();
+if (unavailable) console.log(`# e2e skipped: ${unavailable}`);
+
+const LAB = "e2e";
+const SUBNET = "10.79.0.0/24";
+const MANAGER_1 = "10.79.0.11";
+const WORKERS = ["10.79.0.101", "10.79.0.102"];
+const PORT = 8080;
+
+interface NodeRow {
+    Hostname: string;
+    Status: string;
+    Availability: string;
+    ManagerStatus: string;
+}
+
+/** Kernel features the routing mesh and encrypted overlays need, which this kind of machine may lack. */
+function kernelFeatures() {
+    const crypto = existsSync("/proc/crypto") ? readFileSync("/proc/crypto", "utf8") : "";
+    return {
+        ipvs: existsSync("/proc/net/ip_vs"),
+        esp: existsSync("/sys/module/esp4") && /gcm\(aes\)/.test(crypto),
+    };
+}
+
+/** Asks a TCP port for its greeting, from this (root) namespace, which stands in for the load balancer. */
+function greet(address: string, port: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const socket = createConnection({ host: address, port, timeout: 3000 });
+        let data = "";
+        socket.on("data", (d) => (data += d));
+        socket.on("end", () => resolve(data.trim()));
+        socket.on("timeout", () => socket.destroy(new Error("timeout")));
+        socket.on("error", reject);
+    });
+}
+
+describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 }, () => {
+    const lab = new LabStack(`e2e-${process.pid}`, { lab: LAB, subnet: SUBNET, managers: 3, workers: 2, publishedPorts: [PORT] });
+    const nodes = async (): Promise<NodeRow[]> =>
+        (await lab.ssh(MANAGER_1, "docker node ls --format '{{json .}}'"))
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as NodeRow);
+
+    before(async () => {
+        // A previous run killed half-way must not leave this one a stale lab.
+        await new LabStack("e2e-stale", lab.opts).teardown();
+        await lab.create();
+    });
+
+    after(async () => {
+        const problems = await lab.teardown();
+        if (problems.length) console.log(`# teardown: ${problems.join("; ")}`);
+    });
+
+    it("pulumi up brings up 3 managers and 2 workers", async () => {
+        const result = await lab.up();
+        assert.equal(result.summary.result, "succeeded");
+        const rows = await nodes();
+        assert.equal(rows.length, 5);
+        const managers = rows.filter((r) => r.Hostname.startsWith("manager-"));
+        assert.deepEqual(managers.map((m) => m.ManagerStatus).sort(), ["Leader", "Reachable", "Reachable"]);
+        assert.ok(managers.every((m) => m.Availability === "Drain"), "every manager is drained");
+        const workers = rows.filter((r) => r.Hostname.startsWith("worker-"));
+        assert.ok(workers.every((w) => w.Availability === "Active" && w.ManagerStatus === "" && w.Status === "Ready"));
+    });
+
+    it("exports the tokens and unlock key as secrets, absent in plaintext from state and log", async () => {
+        const out = await lab.outputs();
+        for (const key of ["workerJoinToken", "managerJoinToken", "unlockKey"]) {
+            assert.equal(out[key].secret, true, `${key} is secret`);
+        }
+        assert.match(out.workerJoinToken.value, /^SWMTKN-1-/);
+        assert.match(out.managerJoinToken.value, /^SWMTKN-1-/);
+        assert.match(out.unlockKey.value, /^SWMKEY-1-/);
+        const shown = spawnSync("pulumi", ["stack", "output", "--show-secrets", "--json", "--stack", lab.name], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(JSON.parse(shown.stdout).unlockKey, out.unlockKey.value, "readable with --show-secrets");
+        const state = lab.stateFile();
+        const log = lab.log.join("");
+        const privateKey = readFileSync(lab.keyPath, "utf8").split("\n")[1];
+        for (const secret of [out.workerJoinToken.value, out.managerJoinToken.value, out.unlockKey.value, privateKey]) {
+            assert.ok(!state.includes(secret), "no secret in plaintext in the state file");
+            assert.ok(!log.includes(secret), "no secret in Pulumi's output");
+        }
+        assert.equal(out.dockerHost.value, `ssh://root@${MANAGER_1}`);
+    });
+
+    it("autolock: a restarted manager comes back locked and opens with the exported key", async () => {
+        const out = await lab.outputs();
+        const r = spawnSync("bash", [join(ROOT, "scripts/lab/host.sh"), "restart-docker", LAB, "manager-2"], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal((await lab.ssh("10.79.0.12", "docker info --format '{{.Swarm.LocalNodeState}}'")).trim(), "locked");
+        await lab.ssh("10.79.0.12", "docker swarm unlock", `${out.unlockKey.value}\n`);
+        assert.ok(await eventually(60, async () => (await nodes()).filter((n) => n.ManagerStatus === "Reachable").length === 2));
+    });
+
+    it("runs a service from an imported busybox image on the workers, over an overlay and a published port", async () => {
+        const rootfs = spawnSync("sh", ["-c", `d=$(mktemp -d) && mkdir -p $d/bin && cp $(command -v busybox) $d/bin/ && for a in sh nc hostname sleep cat echo ip; do ln -s busybox $d/bin/$a; done && tar -C $d -c . && rm -rf $d`], { maxBuffer: 64 << 20 });
+        assert.equal(rootfs.status, 0);
+        for (const worker of WORKERS) {
+            spawnSync("ssh", ["-i", lab.keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", `root@${worker}`, `docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - lab/busybox:1 >/dev/null`], { input: rootfs.stdout });
+        }
+        await lab.ssh(MANAGER_1, "docker network create -d overlay --attachable appnet >/dev/null");
+        // No IPVS here: DNS round robin instead of a VIP, and the port published on each node itself.
+        await lab.ssh(
+            MANAGER_1,
+            `docker service create -d --name web --mode global --constraint node.role==worker --network appnet --endpoint-mode dnsrr ` +
+                `--publish mode=host,target=${PORT},published=${PORT} lab/busybox:1 sh -c 'while true; do echo "hello from $(hostname)" | nc -l -p ${PORT}; done' >/dev/null`,
+        );
+        for (const worker of WORKERS) {
+            assert.ok(await eventually(90, async () => /^hello from /.test(await greet(worker, PORT))), `published port on ${worker}`);
+        }
+        const containers = await Promise.all(WORKERS.map(async (w) => (await lab.ssh(w, "docker ps -q --filter label=com.docker.swarm.service.name=web")).trim()));
+        const ip = (await lab.ssh(WORKERS[1], `docker inspect -f '{{(index .NetworkSettings.Networks "appnet").IPAddress}}' ${containers[1]}`)).trim();
+        const ok = await eventually(60, async () =>
+            /^hello from /.test(await lab.ssh(WORKERS[0], `docker exec ${containers[0]} sh -c 'nc ${ip} ${PORT} </dev/null'`)),
+        );
+        assert.ok(ok, "a task on worker-1 reaches a task on worker-2 over the overlay");
+        const managersTasks = await lab.ssh(MANAGER_1, "docker service ps web --format '{{.Node}}' --filter desired-state=running");
+        assert.ok(!/manager-/.test(managersTasks), "no task on a drained manager");
+    });
+
+    it("routing mesh on every node and an encrypted overlay, where the kernel has them", async (t) => {
+        const features = kernelFeatures();
+        if (!features.ipvs) t.diagnostic("routing mesh skipped: the kernel has no IPVS (/proc/net/ip_vs), so ingress cannot work here");
+        if (!features.esp) t.diagnostic("encrypted overlay skipped: the kernel has no ESP/GCM (esp4, gcm(aes)), so IPsec overlays cannot work here");
+        if (features.ipvs) {
+            await lab.ssh(MANAGER_1, `docker service create -d --name mesh --replicas 1 --constraint node.role==worker --publish published=8081,target=${PORT} lab/busybox:1 sh -c 'while true; do echo mesh | nc -l -p ${PORT}; done' >/dev/null`);
+            for (const address of ["10.79.0.11", "10.79.0.12", "10.79.0.13", ...WORKERS]) {
+                assert.ok(await eventually(90, async () => (await greet(address, 8081)) === "mesh"), `routing mesh answers on ${address}`);
+            }
+        }
+        if (features.esp) {
+            await lab.ssh(MANAGER_1, "docker network create -d overlay --opt encrypted --attachable secnet >/dev/null");
+            await lab.ssh(MANAGER_1, `docker service create -d --name sec --mode global --constraint node.role==worker --network secnet --endpoint-mode dnsrr lab/busybox:1 sh -c 'while true; do echo sec | nc -l -p ${PORT}; done' >/dev/null`);
+            const containers = await Promise.all(WORKERS.map(async (w) => (await lab.ssh(w, "docker ps -q --filter label=com.docker.swarm.service.name=sec")).trim()));
+            const ip = (await lab.ssh(WORKERS[1], `docker inspect -f '{{(index .NetworkSettings.Networks "secnet").IPAddress}}' ${containers[1]}`)).trim();
+            assert.ok(await eventually(60, async () => (await lab.ssh(WORKERS[0], `docker exec ${containers[0]} sh -c 'nc ${ip} ${PORT} </dev/null'`)).trim() === "sec"));
+        }
+    });
+
+    it("a second pulumi up changes nothing", async () => {
+        const result = await lab.up();
+        const changes = result.summary.resourceChanges ?? {};
+        assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], `changes: ${JSON.stringify(changes)}`);
+    });
+
+    it("grows from 3 to 5 managers", async () => {
+        await lab.set("managers", "5");
+        await lab.up();
+        const managers = (await nodes()).filter((r) => r.Hostname.startsWith("manager-"));
+        assert.equal(managers.length, 5);
+        assert.deepEqual(managers.map((m) => m.ManagerStatus).sort(), ["Leader", "Reachable", "Reachable", "Reachable", "Reachable"]);
+        assert.ok(managers.every((m) => m.Availability === "Drain"));
+    });
+
+    it("pulumi destroy leaves nothing behind", async () => {
+        await lab.stack.destroy({ color: "never" });
+        assert.deepEqual(labLeftovers(LAB), []);
+    });
+});
