@@ -39,7 +39,8 @@ export function acceptRule(row: PortRule, args: HostFirewallArgs): string {
 export function renderHostFirewall(args: HostFirewallArgs): string {
     const rows = portTable(args.publishedPorts);
     // Published ports reach containers through FORWARD (DNAT), never INPUT, so they are filtered in DOCKER-USER,
-    // the chain Docker reserves for its users and evaluates before its own rules.
+    // the chain Docker reserves for its users and evaluates before its own rules. --ctdir ORIGINAL: the replies
+    // carry the same original destination port and must not be dropped.
     const inputRows = rows.filter((row) => row.source !== "loadBalancer");
     const lines = [
         "#!/bin/sh",
@@ -56,7 +57,7 @@ export function renderHostFirewall(args: HostFirewallArgs): string {
         `ipt -N ${PUBLISHED_CHAIN} 2>/dev/null || ipt -F ${PUBLISHED_CHAIN}`,
         ...args.publishedPorts.map(
             (port) =>
-                `ipt -A ${PUBLISHED_CHAIN} -p tcp -m conntrack --ctorigdstport ${port} ! -s ${args.loadBalancerCidr} -m comment --comment "published-${port}" -j DROP`,
+                `ipt -A ${PUBLISHED_CHAIN} -p tcp -m conntrack --ctorigdstport ${port} --ctdir ORIGINAL ! -s ${args.loadBalancerCidr} -m comment --comment "published-${port}" -j DROP`,
         ),
         "ipt -N DOCKER-USER 2>/dev/null || true",
         `ipt -C DOCKER-USER -j ${PUBLISHED_CHAIN} 2>/dev/null || ipt -I DOCKER-USER 1 -j ${PUBLISHED_CHAIN}`,

@@ -9,6 +9,7 @@ import { createConnection } from "node:net";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { LabStack, ROOT, e2eUnavailable, eventually, labLeftovers } from "./harness";
+import { unlockStack } from "../../scripts/unlock";
 
 const unavailable = e2eUnavailable();
 if (unavailable) console.log(`# e2e skipped: ${unavailable}`);
@@ -98,12 +99,15 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.equal(out.dockerHost.value, `ssh://root@${MANAGER_1}`);
     });
 
-    it("autolock: a restarted manager comes back locked and opens with the exported key", async () => {
+    it("autolock: a restarted manager comes back locked; the kit's unlock command opens it without printing the key", async () => {
         const out = await lab.outputs();
         const r = spawnSync("bash", [join(ROOT, "scripts/lab/host.sh"), "restart-docker", LAB, "manager-2"], { encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
         assert.equal((await lab.ssh("10.79.0.12", "docker info --format '{{.Swarm.LocalNodeState}}'")).trim(), "locked");
-        await lab.ssh("10.79.0.12", "docker swarm unlock", `${out.unlockKey.value}\n`);
+        const printed: string[] = [];
+        const result = await unlockStack(lab.name, (line) => printed.push(line));
+        assert.deepEqual(result, { "manager-1": "active", "manager-2": "unlocked", "manager-3": "active" });
+        assert.ok(!printed.join("\n").includes(out.unlockKey.value), "the unlock key is not printed");
         assert.ok(await eventually(60, async () => (await nodes()).filter((n) => n.ManagerStatus === "Reachable").length === 2));
     });
 
@@ -123,6 +127,9 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         for (const worker of WORKERS) {
             assert.ok(await eventually(90, async () => /^hello from /.test(await greet(worker, PORT))), `published port on ${worker}`);
         }
+        // Published ports answer the load balancer (here: this namespace) only, not another host of the lab.
+        const fromManager = await lab.ssh(MANAGER_1, `timeout 3 bash -c 'exec 3<>/dev/tcp/${WORKERS[0]}/${PORT} && cat <&3'; echo "rc=$?"`).catch((e) => String(e));
+        assert.ok(!fromManager.includes("hello from"), `a published port answered a non-LB source: ${fromManager}`);
         const containers = await Promise.all(WORKERS.map(async (w) => (await lab.ssh(w, "docker ps -q --filter label=com.docker.swarm.service.name=web")).trim()));
         const ip = (await lab.ssh(WORKERS[1], `docker inspect -f '{{(index .NetworkSettings.Networks "appnet").IPAddress}}' ${containers[1]}`)).trim();
         const ok = await eventually(60, async () =>

@@ -35,7 +35,7 @@ describe("host firewall", () => {
     });
 
     it("lets published ports in from the load balancer only", () => {
-        assert.match(script, /SWARMKIT-PUBLISHED -p tcp -m conntrack --ctorigdstport 80 ! -s 10\.42\.0\.0\/16 .*-j DROP/);
+        assert.match(script, /SWARMKIT-PUBLISHED -p tcp -m conntrack --ctorigdstport 80 --ctdir ORIGINAL ! -s 10\.42\.0\.0\/16 .*-j DROP/);
         assert.match(script, /--ctorigdstport 443 /);
         assert.match(script, /ipt -I DOCKER-USER 1 -j SWARMKIT-PUBLISHED/);
     });
