@@ -1,0 +1,165 @@
+/**
+ * Hardware for `provider: digitalocean`: droplets in a VPC of their own, behind a cloud firewall and (with published
+ * ports) a load balancer, each running the kit's cloud-init (Docker and the host firewall from the port table).
+ *
+ * The DigitalOcean SDK is imported here and only here; components/hardware/index.ts loads this module with
+ * `await import("./digitalocean")` when the stack uses the provider.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import * as command from "@pulumi/command";
+import { DigitalOceanSettings, SwarmkitConfig } from "../../config";
+import { Role, SshConnection, SwarmHost, hostNames } from "../../host";
+import { SSH_PORT, portTable } from "../../ports";
+import { Hardware, HardwareArgs } from "../types";
+import { inboundRules, outboundRules } from "./firewallRules";
+import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
+import { clusterTagName, dropletName, roleTagName } from "./naming";
+import { renderReadyCheck } from "./readiness";
+import { dropletUserData } from "./userData";
+
+export interface DigitalOceanHostsArgs extends HardwareArgs {}
+
+/** Droplets answer SSH within a minute or two of creation; keep dialling for several minutes before giving up. */
+const DIAL_ERROR_LIMIT = 120;
+const PER_DIAL_TIMEOUT = 15;
+
+export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardware {
+    public readonly hosts: SwarmHost[];
+    public readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
+    public readonly vpc: digitalocean.Vpc;
+    public readonly droplets: digitalocean.Droplet[];
+    /** Absent with swarmkit:cloudFirewall false. */
+    public readonly firewall?: digitalocean.Firewall;
+    /** Absent without published ports or with swarmkit:loadBalancer false. */
+    public readonly loadBalancer?: digitalocean.LoadBalancer;
+
+    constructor(name: string, args: DigitalOceanHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarmkit:digitalocean:Hosts", name, {}, opts);
+        const config: SwarmkitConfig = args.config;
+        const settings: DigitalOceanSettings | undefined = config.digitalocean;
+        if (!settings) throw new Error("DigitalOceanHosts needs the digitalocean settings (provider digitalocean)");
+        const stack = pulumi.getStack();
+        const layout = hostNames(config.managers, config.workers);
+
+        this.vpc = new digitalocean.Vpc(
+            `${name}-vpc`,
+            {
+                name: clusterTagName(stack),
+                region: settings.region,
+                ipRange: settings.vpcCidr,
+                description: `swarmkit stack ${stack}`,
+            },
+            { parent: this },
+        );
+
+        // Tags are declared, not just named on the droplets, so the firewall and the load balancer that select by
+        // them find them existing.
+        const clusterTag = new digitalocean.Tag(`${name}-tag`, { name: clusterTagName(stack) }, { parent: this });
+        const roles = [...new Set(layout.map((h) => h.role))];
+        const roleTags = new Map<Role, digitalocean.Tag>(
+            roles.map((role) => [role, new digitalocean.Tag(`${name}-tag-${role}`, { name: roleTagName(stack, role) }, { parent: this })]),
+        );
+
+        const sshKey = new digitalocean.SshKey(
+            `${name}-ssh-key`,
+            { name: clusterTagName(stack), publicKey: args.sshPublicKey },
+            { parent: this },
+        );
+
+        if (wantsLoadBalancer(settings, config.publishedPorts)) {
+            this.loadBalancer = new digitalocean.LoadBalancer(
+                `${name}-lb`,
+                {
+                    name: clusterTagName(stack),
+                    region: settings.region,
+                    vpcUuid: this.vpc.id,
+                    dropletTag: clusterTag.name,
+                    forwardingRules: forwardingRules(config.publishedPorts),
+                    healthcheck: healthcheck(config.publishedPorts),
+                },
+                { parent: this },
+            );
+        }
+
+        if (settings.cloudFirewall) {
+            this.firewall = new digitalocean.Firewall(
+                `${name}-firewall`,
+                {
+                    name: clusterTagName(stack),
+                    tags: [clusterTag.name],
+                    inboundRules: inboundRules(portTable(config.publishedPorts), {
+                        adminCidr: config.adminCidr,
+                        clusterTag: clusterTag.name,
+                        loadBalancerUid: this.loadBalancer?.id,
+                    }),
+                    outboundRules: outboundRules(),
+                },
+                { parent: this },
+            );
+        }
+
+        const privateKey = pulumi.secret(args.sshPrivateKey);
+        this.droplets = [];
+        this.hosts = layout.map(({ name: hostName, role }) => {
+            const droplet = new digitalocean.Droplet(
+                `${name}-${hostName}`,
+                {
+                    name: dropletName(stack, hostName),
+                    region: settings.region,
+                    size: settings.size[role],
+                    image: settings.image,
+                    vpcUuid: this.vpc.id,
+                    sshKeys: [sshKey.fingerprint],
+                    tags: [clusterTag.name, (roleTags.get(role) as digitalocean.Tag).name],
+                    monitoring: true,
+                    // The host firewall is iptables (IPv4) only: no public IPv6 address to leave unfiltered.
+                    ipv6: false,
+                    userData: pulumi
+                        .output(args.sshPublicKey)
+                        .apply((sshPublicKey) => dropletUserData({ hostname: hostName, config, settings, sshPublicKey })),
+                },
+                { parent: this },
+            );
+            this.droplets.push(droplet);
+
+            const connection: SshConnection = {
+                host: droplet.ipv4Address,
+                port: SSH_PORT,
+                user: config.ssh.user,
+                privateKey,
+                dialErrorLimit: DIAL_ERROR_LIMIT,
+                perDialTimeout: PER_DIAL_TIMEOUT,
+            };
+            // Hands the droplet over only once cloud-init has installed Docker and the host firewall, and (when
+            // there is one) the cloud firewall is in place.
+            const ready = new command.remote.Command(
+                `${name}-${hostName}-ready`,
+                {
+                    connection,
+                    create: renderReadyCheck(hostName),
+                    triggers: [droplet.id],
+                    addPreviousOutputInEnv: false,
+                },
+                { parent: this, dependsOn: this.firewall ? [this.firewall] : [] },
+            );
+
+            return {
+                name: hostName,
+                role,
+                sshAddress: droplet.ipv4Address,
+                privateAddress: droplet.ipv4AddressPrivate,
+                connection,
+                machineId: pulumi.all([droplet.id, ready.stdout]).apply(([id]) => id),
+            };
+        });
+
+        const loadBalancerIp: pulumi.Output<string> = this.loadBalancer ? this.loadBalancer.ip : pulumi.output("");
+        this.extraOutputs = { loadBalancerIp, dropletTag: clusterTag.name };
+        this.registerOutputs({
+            hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, sshAddress: h.sshAddress, privateAddress: h.privateAddress })),
+            vpcId: this.vpc.id,
+            loadBalancerIp,
+        });
+    }
+}

@@ -1,0 +1,42 @@
+/**
+ * The script a droplet has to pass before the swarm bootstrap may use it. DigitalOcean lets SSH in long before
+ * cloud-init has installed Docker and the host firewall; this waits for both and checks them. Pure.
+ */
+import { DOCKER_API_PORTS } from "../../ports";
+import { shellQuote } from "../../swarm/scripts";
+
+/** Seconds cloud-init gets to finish (package update and the Docker install). */
+export const CLOUD_INIT_TIMEOUT = 900;
+
+/** The unit cloud-init installs for the host firewall (components/hardware/cloudInit.ts). */
+export const HOST_FIREWALL_UNIT = "swarmkit-firewall.service";
+/** The host firewall's own INPUT chain (components/firewall/hostFirewall.ts). */
+export const HOST_FIREWALL_CHAIN = "SWARMKIT-INPUT";
+
+export function renderReadyCheck(hostName: string): string {
+    const listeners = DOCKER_API_PORTS.map((port) => `sport = :${port}`).join(" or ");
+    return [
+        "#!/bin/sh",
+        "set -u",
+        `swarmkit_host=${shellQuote(hostName)}`,
+        'fail() { echo "swarmkit: host $swarmkit_host: step ready: $*" >&2; exit 1; }',
+        'if [ "$(id -u)" = 0 ]; then as_root() { "$@"; }; else as_root() { sudo -n "$@"; }; fi',
+        // Exit code 2 is "done, with recoverable errors" (e.g. a deprecated key); 124 is the timeout.
+        `rc=0; timeout ${CLOUD_INIT_TIMEOUT} cloud-init status --wait >/dev/null 2>&1 || rc=$?`,
+        `[ "$rc" != 124 ] || fail "cloud-init did not finish within ${CLOUD_INIT_TIMEOUT} s"`,
+        `[ "$rc" = 0 ] || [ "$rc" = 2 ] || fail "cloud-init failed (exit $rc): $(cloud-init status --long 2>&1 | tail -n 3 | tr '\\n' ' ')"`,
+        // DigitalOcean's docker-* images enable ufw with SSH from anywhere and 2375/2376 open. ufw's chains come
+        // after the kit's, so they would let that through: the kit's host firewall has to be the only one.
+        "if command -v ufw >/dev/null 2>&1 && as_root ufw status 2>/dev/null | grep -q '^Status: active'; then",
+        '  as_root ufw --force disable >/dev/null || fail "could not disable ufw"',
+        "fi",
+        // Run the host firewall again: disabling ufw resets the INPUT policy, and it is idempotent.
+        `as_root systemctl restart ${HOST_FIREWALL_UNIT} || fail "the host firewall (${HOST_FIREWALL_UNIT}) did not run"`,
+        `as_root iptables -w -C INPUT -j ${HOST_FIREWALL_CHAIN} 2>/dev/null || fail "the host firewall is not hooked into INPUT"`,
+        `[ "$(as_root iptables -w -S INPUT | head -n 1)" = "-P INPUT DROP" ] || fail "the INPUT policy is not DROP"`,
+        "command -v docker >/dev/null 2>&1 || fail 'docker is not installed'",
+        `! ss -Hltn '( ${listeners} )' | grep -q . || fail "something listens on Docker's remote API ports (${DOCKER_API_PORTS.join(", ")})"`,
+        "echo ready",
+        "",
+    ].join("\n");
+}
