@@ -174,6 +174,16 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.ok(managers.every((m) => m.Availability === "Drain"));
     });
 
+    it("shrinks to 3 managers and 1 worker, demoting before removing, with no Down entry left", async () => {
+        await lab.set("managers", "3");
+        await lab.set("workers", "1");
+        await lab.up();
+        const rows = await nodes();
+        assert.deepEqual(rows.map((r) => r.Hostname).sort(), ["manager-1", "manager-2", "manager-3", "worker-1"]);
+        assert.ok(rows.every((r) => r.Status === "Ready"), `no Down entries: ${JSON.stringify(rows)}`);
+        assert.deepEqual(rows.filter((r) => r.ManagerStatus !== "").map((r) => r.ManagerStatus).sort(), ["Leader", "Reachable", "Reachable"]);
+    });
+
     it("pulumi destroy leaves nothing behind", async () => {
         await lab.stack.destroy({ color: "never" });
         assert.deepEqual(labLeftovers(LAB), []);
