@@ -134,12 +134,15 @@ down_quietly() {
         find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
     rm -rf "$dir"
-    rmdir "$state_root/$lab" 2>/dev/null || true
 }
 
 case "$action" in
 up) up "$@" ;;
-down) down_quietly ;;
+down)
+    down_quietly
+    # Only on an explicit down: an `up` clearing a stale host must not race other hosts creating theirs.
+    rmdir "$state_root/$lab" 2>/dev/null || true
+    ;;
 status) if alive; then echo running; else echo absent; fi ;;
 restart-docker) restart_docker ;;
 *) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | down LAB HOST | status LAB HOST" ;;
