@@ -1,0 +1,119 @@
+/**
+ * The EC2 key pair and one instance per host, turned into the kit's SwarmHost shape once cloud-init has finished
+ * on it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
+import { SwarmkitConfig } from "../../config";
+import { SshConnection, SwarmHost } from "../../host";
+import { renderCloudInit } from "../cloudInit";
+import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
+import { Network } from "./network";
+import { Placement } from "./placement";
+import { renderReadyCheck } from "./readiness";
+import { awsTags } from "./tags";
+
+/**
+ * SSH dialling while an instance boots (EC2 start, then cloud-init brings up sshd): up to 120 refused or timed-out
+ * dials of 10 s each, about 20 minutes, before the swarm bootstrap gives up.
+ */
+export const DIAL_ERROR_LIMIT = 120;
+export const PER_DIAL_TIMEOUT_SECONDS = 10;
+
+export interface InstancesArgs {
+    config: SwarmkitConfig;
+    network: Network;
+    securityGroupId: pulumi.Input<string>;
+    placements: Placement[];
+    sshPublicKey: pulumi.Input<string>;
+    sshPrivateKey: pulumi.Input<string>;
+}
+
+export interface Machine {
+    placement: Placement;
+    instance: aws.ec2.Instance;
+    /** Passes once cloud-init has installed Docker and the host firewall. */
+    ready: command.remote.Command;
+    zone: pulumi.Output<string>;
+    host: SwarmHost;
+}
+
+export function createInstances(name: string, args: InstancesArgs, parent: pulumi.Resource): { keyPair: aws.ec2.KeyPair; nodes: Machine[] } {
+    const { config, network } = args;
+    const settings = config.aws;
+    if (!settings) throw new Error("AWS instances need config.aws (swarmkit:provider = aws)");
+    const ami = machineImage(settings, parent);
+    const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.sshPublicKey, tags: awsTags("key") }, { parent });
+    const privateKey = pulumi.secret(args.sshPrivateKey);
+
+    const nodes = args.placements.map((placement): Machine => {
+        const userData = pulumi.all([network.vpcCidr, pulumi.output(args.sshPublicKey)]).apply(([vpcCidr, publicKey]) =>
+            renderCloudInit({
+                hostname: placement.name,
+                user: config.ssh.user,
+                // Canonical's images give the key pair to "ubuntu"; any other login user is created by cloud-init.
+                sshAuthorizedKeys: config.ssh.user === UBUNTU_IMAGE_USER ? undefined : [publicKey],
+                firewall: {
+                    nodesCidr: vpcCidr,
+                    adminCidr: config.adminCidr,
+                    // The NLB reaches the nodes from its private addresses in the VPC (client IP preservation off).
+                    loadBalancerCidr: vpcCidr,
+                    publishedPorts: config.publishedPorts,
+                },
+            }),
+        );
+        const tags = awsTags(placement.name, placement.role);
+        const instance = new aws.ec2.Instance(
+            `${name}-${placement.name}`,
+            {
+                ami,
+                instanceType: settings.instanceType[placement.role],
+                subnetId: network.subnetIds[placement.zone],
+                vpcSecurityGroupIds: [args.securityGroupId],
+                associatePublicIpAddress: true,
+                keyName: keyPair.keyName,
+                userData,
+                userDataReplaceOnChange: false,
+                rootBlockDevice: { volumeType: "gp3", volumeSize: settings.rootVolumeGiB, encrypted: true, deleteOnTermination: true },
+                // IMDSv2 only, and one hop: containers (one hop further) cannot read the instance's metadata.
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                tags,
+                volumeTags: tags,
+            },
+            {
+                parent,
+                dependsOn: network.ready,
+                // Neither a newer image (looked up, or a new swarmkit:amiId) nor new user data touches running nodes:
+                // an image change would replace every node at once (and the swarm's raft state with them), a user-data
+                // change would stop and start them all (user data only acts at first boot anyway, and a restarted
+                // manager of an autolocked swarm waits for its unlock key). They apply to new nodes; roll a node on
+                // purpose with `pulumi up --replace <urn>`, one at a time.
+                ignoreChanges: ["ami", "userData"],
+            },
+        );
+        const connection: SshConnection = {
+            host: instance.publicIp,
+            user: config.ssh.user,
+            privateKey,
+            dialErrorLimit: DIAL_ERROR_LIMIT,
+            perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+        };
+        const ready = new command.remote.Command(
+            `${name}-${placement.name}-ready`,
+            { connection, create: renderReadyCheck(placement.name), triggers: [instance.id], addPreviousOutputInEnv: false },
+            { parent },
+        );
+        const host: SwarmHost = {
+            name: placement.name,
+            role: placement.role,
+            sshAddress: instance.publicIp,
+            privateAddress: instance.privateIp,
+            connection,
+            // Known only once the instance passed the check: the swarm bootstrap starts with a usable machine.
+            machineId: pulumi.all([instance.id, ready.stdout]).apply(([id]) => id),
+        };
+        return { placement, instance, ready, zone: network.zones[placement.zone], host };
+    });
+    return { keyPair, nodes };
+}

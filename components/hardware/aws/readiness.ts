@@ -1,0 +1,36 @@
+/**
+ * The check an instance has to pass before the swarm bootstrap may use it. EC2 lets SSH in while cloud-init is
+ * still installing Docker and the host firewall; this waits for cloud-init and checks what it left. Pure.
+ */
+import { DOCKER_API_PORTS } from "../../ports";
+import { shellQuote } from "../../swarm/scripts";
+
+/** Seconds cloud-init gets to finish (package update, the Docker install). */
+export const CLOUD_INIT_TIMEOUT_SECONDS = 900;
+/** The unit and chain of the host firewall that components/hardware/cloudInit.ts installs. */
+const HOST_FIREWALL_UNIT = "swarmkit-firewall.service";
+const HOST_FIREWALL_CHAIN = "SWARMKIT-INPUT";
+
+export function renderReadyCheck(hostName: string): string {
+    const listeners = DOCKER_API_PORTS.map((port) => `sport = :${port}`).join(" or ");
+    return [
+        "#!/bin/sh",
+        "set -u",
+        `swarmkit_host=${shellQuote(hostName)}`,
+        'fail() { echo "swarmkit: host $swarmkit_host: step ready: $*" >&2; exit 1; }',
+        'if [ "$(id -u)" = 0 ]; then as_root() { "$@"; }; else as_root() { sudo -n "$@"; }; fi',
+        // Exit code 2 is "done, with recoverable errors" (e.g. a deprecated key); 124 is the timeout.
+        `rc=0; timeout ${CLOUD_INIT_TIMEOUT_SECONDS} cloud-init status --wait >/dev/null 2>&1 || rc=$?`,
+        `[ "$rc" != 124 ] || fail "cloud-init did not finish within ${CLOUD_INIT_TIMEOUT_SECONDS} s"`,
+        `[ "$rc" = 0 ] || [ "$rc" = 2 ] || fail "cloud-init failed (exit $rc): $(cloud-init status --long 2>&1 | tail -n 3 | tr '\\n' ' ')"`,
+        // The swarm names its nodes after their hostnames.
+        `[ "$(hostname)" = "$swarmkit_host" ] || fail "hostname is $(hostname), not $swarmkit_host"`,
+        `as_root systemctl is-enabled --quiet ${HOST_FIREWALL_UNIT} || fail "the host firewall (${HOST_FIREWALL_UNIT}) is not enabled for the next boots"`,
+        `as_root iptables -w -C INPUT -j ${HOST_FIREWALL_CHAIN} 2>/dev/null || fail "the host firewall is not hooked into INPUT"`,
+        `[ "$(as_root iptables -w -S INPUT | head -n 1)" = "-P INPUT DROP" ] || fail "the INPUT policy is not DROP"`,
+        "command -v docker >/dev/null 2>&1 || fail 'docker is not installed'",
+        `! ss -Hltn '( ${listeners} )' | grep -q . || fail "something listens on Docker's remote API ports (${DOCKER_API_PORTS.join(", ")})"`,
+        "echo ready",
+        "",
+    ].join("\n");
+}

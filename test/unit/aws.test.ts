@@ -1,0 +1,647 @@
+/**
+ * AwsHosts under Pulumi mocks: the network, every security group rule, the placement over zones, the instances,
+ * the load balancer and the SwarmHost shape handed to SwarmCluster. The expected rules are spelled out here on
+ * purpose (not derived from the port table), so a row or a mapping that changes makes these tests fail.
+ */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { SwarmkitConfig, parseConfig } from "../../components/config";
+import { renderCloudInit } from "../../components/hardware/cloudInit";
+import type { AwsHosts } from "../../components/hardware/aws";
+import {
+    RecordedResource,
+    addCallFaker,
+    addOutputFaker,
+    dependencies,
+    installMocks,
+    recordDependencies,
+    resources,
+    settle,
+    unwrap,
+} from "./mocks";
+
+const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSwarmkitUnitTestsOnly swarmkit-unit";
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake-key-for-unit-tests\n-----END OPENSSH PRIVATE KEY-----\n";
+const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
+const AMI = "ami-0123456789abcdef0";
+const EXISTING_VPC = "vpc-0existing";
+const EXISTING_VPC_CIDR = "172.31.0.0/16";
+const EXISTING_SUBNETS: Record<string, string> = { "subnet-0a": "eu-west-1a", "subnet-0b": "eu-west-1b", "subnet-0c": "eu-west-1c" };
+
+const T = {
+    component: "swarmkit:aws:Hosts",
+    vpc: "aws:ec2/vpc:Vpc",
+    igw: "aws:ec2/internetGateway:InternetGateway",
+    routeTable: "aws:ec2/routeTable:RouteTable",
+    association: "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    subnet: "aws:ec2/subnet:Subnet",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    rule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+    keyPair: "aws:ec2/keyPair:KeyPair",
+    instance: "aws:ec2/instance:Instance",
+    lb: "aws:lb/loadBalancer:LoadBalancer",
+    targetGroup: "aws:lb/targetGroup:TargetGroup",
+    listener: "aws:lb/listener:Listener",
+    attachment: "aws:lb/targetGroupAttachment:TargetGroupAttachment",
+    command: "command:remote:Command",
+};
+
+const calls: pulumi.runtime.MockCallArgs[] = [];
+const fakeIps = new Map<string, { publicIp: string; privateIp: string }>();
+let hostCounter = 0;
+
+function installFakers(): void {
+    addCallFaker((args) => {
+        switch (args.token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                calls.push(args);
+                return { id: "eu-west-1", names: ZONES, zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"], groupNames: ["eu-west-1"], state: "available" };
+            case "aws:ec2/getAmi:getAmi":
+                calls.push(args);
+                return { id: AMI, imageId: AMI, name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250101", architecture: "x86_64" };
+            case "aws:ec2/getVpc:getVpc":
+                calls.push(args);
+                return { id: args.inputs.id, cidrBlock: EXISTING_VPC_CIDR };
+            case "aws:ec2/getSubnet:getSubnet":
+                calls.push(args);
+                return { id: args.inputs.id, vpcId: EXISTING_VPC, availabilityZone: EXISTING_SUBNETS[args.inputs.id] };
+        }
+        return undefined;
+    });
+    addOutputFaker((args) => {
+        switch (args.type) {
+            case T.instance: {
+                const n = ++hostCounter;
+                const ips = { publicIp: `198.51.100.${n}`, privateIp: `10.42.${n}.10` };
+                fakeIps.set(args.name, ips);
+                return ips;
+            }
+            case T.keyPair:
+                return { keyName: `${args.name}-fake` };
+            case T.lb:
+                return { arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/${args.name}/0f`, dnsName: `${args.name}-0f.elb.eu-west-1.amazonaws.com` };
+            case T.targetGroup:
+                return { arn: `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${args.name}/0f` };
+            case T.command: {
+                if (args.name.endsWith("-init-manager-1")) return { stdout: JSON.stringify({ nodeId: "node-manager-1", clusterId: "cluster-1" }) };
+                if (args.name.endsWith("-tokens")) return { stdout: JSON.stringify({ worker: "SWMTKN-w", manager: "SWMTKN-m", unlockKey: "SWMKEY-1" }) };
+                const join = /-join-(.+)$/.exec(args.name);
+                if (join) return { stdout: `node-${join[1]}\n` };
+                return { stdout: "" };
+            }
+        }
+        return undefined;
+    });
+}
+
+function rawConfig(overrides: Record<string, string | undefined>): Record<string, string | undefined> {
+    return {
+        "swarmkit:provider": "aws",
+        "aws:region": "eu-west-1",
+        "swarmkit:managers": "3",
+        "swarmkit:workers": "2",
+        "swarmkit:adminCidr": "203.0.113.0/24",
+        "swarmkit:publishedPorts": "[80, 443]",
+        "swarmkit:sshPublicKey": PUBLIC_KEY,
+        "swarmkit:sshPrivateKey": PRIVATE_KEY,
+        ...overrides,
+    };
+}
+
+interface Built {
+    prefix: string;
+    config: SwarmkitConfig;
+    hw: AwsHosts;
+    of(type: string): RecordedResource[];
+    named(name: string, type?: string): RecordedResource;
+    byId(id: string): RecordedResource;
+}
+
+/** Waits until the mocks stop registering resources (attachments wait for instance ids and target group arns). */
+async function quiet(): Promise<void> {
+    let count = -1;
+    while (count !== resources.length) {
+        count = resources.length;
+        await settle();
+    }
+}
+
+async function build(prefix: string, overrides: Record<string, string | undefined> = {}, plainPrivateKey = false): Promise<Built> {
+    const raw = rawConfig(overrides);
+    const config = parseConfig((k) => raw[k]);
+    const { AwsHosts } = await import("../../components/hardware/aws");
+    const hw = new AwsHosts(
+        prefix,
+        { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: plainPrivateKey ? PRIVATE_KEY : pulumi.secret(PRIVATE_KEY) },
+        { transformations: [recordDependencies] },
+    );
+    await Promise.all(hw.hosts.map((h) => unwrap(h.machineId)));
+    await unwrap(hw.loadBalancerDnsName);
+    await quiet();
+    const mine = resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+    return {
+        prefix,
+        config,
+        hw,
+        of: (type) => mine.filter((r) => r.type === type),
+        named(name, type) {
+            const found = mine.filter((r) => r.name === `${prefix}-${name}` && (type === undefined || r.type === type));
+            assert.equal(found.length, 1, `one resource named ${prefix}-${name}${type ? ` of type ${type}` : ""}`);
+            return found[0];
+        },
+        byId(id) {
+            const found = mine.find((r) => r.id === id);
+            assert.ok(found, `a resource with id ${id}`);
+            return found;
+        },
+    };
+}
+
+// ---- rules, spelled the way the expectations below read ------------------------------------------------------
+
+interface Rule {
+    type: "ingress" | "egress";
+    group: string;
+    text: string;
+    inputs: Record<string, any>;
+}
+
+function rulesOf(b: Built): Rule[] {
+    const groupName = (id: string) => b.byId(id).name.slice(b.prefix.length + 1);
+    return b.of(T.rule).map((r) => {
+        const i = r.inputs;
+        const sources = [i.self === true, i.cidrBlocks !== undefined, i.sourceSecurityGroupId !== undefined, i.prefixListIds !== undefined, i.ipv6CidrBlocks !== undefined];
+        assert.equal(sources.filter(Boolean).length, 1, `${r.name} has exactly one source or destination: ${JSON.stringify(i)}`);
+        const peer = i.self === true ? "self" : i.cidrBlocks !== undefined ? (i.cidrBlocks as string[]).join(",") : `sg:${groupName(i.sourceSecurityGroupId)}`;
+        const direction = i.type === "ingress" ? "from" : "to";
+        return { type: i.type, group: groupName(i.securityGroupId), text: `${i.protocol} ${i.fromPort}-${i.toPort} ${direction} ${peer}`, inputs: i };
+    });
+}
+
+const texts = (rules: Rule[], group: string, type: "ingress" | "egress") =>
+    rules
+        .filter((r) => r.group === group && r.type === type)
+        .map((r) => r.text)
+        .sort();
+
+const SWARM_RULES = ["tcp 2377-2377 from self", "tcp 7946-7946 from self", "udp 7946-7946 from self", "udp 4789-4789 from self", "50 0-0 from self"];
+
+/** Whether an ingress rule lets `port` in (any protocol other than tcp/udp/icmp opens every port on AWS). */
+function opens(rule: Rule, port: number): boolean {
+    const { protocol, fromPort, toPort } = rule.inputs;
+    if (["-1", "all", "6", "17"].includes(String(protocol))) return true;
+    if (protocol === "tcp" || protocol === "udp") return fromPort <= port && port <= toPort;
+    return false;
+}
+
+function assertNoDockerApi(b: Built): void {
+    for (const rule of rulesOf(b).filter((r) => r.type === "ingress")) {
+        for (const port of [2375, 2376]) assert.ok(!opens(rule, port), `${rule.group}: ${rule.text} opens ${port}`);
+    }
+    for (const r of [...b.of(T.listener), ...b.of(T.targetGroup), ...b.of(T.attachment)]) {
+        assert.ok(![2375, 2376].includes(r.inputs.port), `${r.name} uses ${r.inputs.port}`);
+    }
+    for (const instance of b.of(T.instance)) {
+        assert.doesNotMatch(instance.inputs.userData, /\b237[56]\b/, `${instance.name} user data mentions a Docker API port`);
+    }
+}
+
+/** Secret inputs reach the mocks wrapped in Pulumi's secret signature. */
+const SECRET_SIG = pulumi.runtime.specialSecretSig;
+const SIG_KEY = pulumi.runtime.specialSigKey;
+function isSecretValue(value: any): boolean {
+    return typeof value === "object" && value !== null && value[SIG_KEY] === SECRET_SIG;
+}
+function revealed(value: any): any {
+    return isSecretValue(value) ? value.value : value;
+}
+
+/** One line of the rendered host firewall matches. */
+function assertFirewallLine(userData: string, pattern: RegExp): void {
+    assert.ok(
+        userData.split("\n").some((line) => line.includes("ipt -A ") && pattern.test(line)),
+        `no host firewall line matches ${pattern}`,
+    );
+}
+
+function zoneOf(b: Built, instance: RecordedResource): string {
+    const subnetId: string = instance.inputs.subnetId;
+    if (b.config.aws?.existingVpc) return EXISTING_SUBNETS[subnetId];
+    return b.byId(subnetId).inputs.availabilityZone;
+}
+
+function assertQuorumSurvivesAnyZone(b: Built, expectedZones: string[]): void {
+    const managers = b.hw.hosts.filter((h) => h.role === "manager").map((h) => b.named(h.name, T.instance));
+    const zones = managers.map((m) => zoneOf(b, m));
+    assert.deepEqual(zones, expectedZones);
+    const majority = Math.floor(managers.length / 2) + 1;
+    for (const zone of new Set(zones)) {
+        const inZone = zones.filter((z) => z === zone).length;
+        assert.ok(inZone < majority, `${zone} holds ${inZone} of ${managers.length} managers, a majority`);
+        assert.ok(managers.length - inZone >= majority, `losing ${zone} leaves ${managers.length - inZone} managers, below quorum ${majority}`);
+    }
+}
+
+before(async () => {
+    await installMocks({ "aws:region": "eu-west-1" });
+    installFakers();
+});
+
+describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
+    let b: Built;
+    before(async () => {
+        b = await build("c3");
+    });
+
+    it("is a swarmkit:aws:Hosts component and parents every child", () => {
+        assert.equal(b.of(T.component).length, 1);
+        assert.equal(b.of(T.component)[0].name, "c3");
+        const children = resources.filter((r) => r.name.startsWith("c3-"));
+        assert.ok(children.length > 20);
+        // The transformation given to the component reaches exactly the resources parented (transitively) by it.
+        for (const child of children) assert.ok(dependencies.has(child.name), `${child.name} (${child.type}) is not a child of the component`);
+    });
+
+    it("returns the hosts managers first, in hostNames order, with their roles", () => {
+        assert.deepEqual(
+            b.hw.hosts.map((h) => `${h.name}:${h.role}`),
+            ["manager-1:manager", "manager-2:manager", "manager-3:manager", "worker-1:worker", "worker-2:worker"],
+        );
+    });
+
+    it("builds its own VPC with an internet gateway, a public route table and a subnet in each of 3 zones", async () => {
+        const [vpc] = b.of(T.vpc);
+        assert.equal(b.of(T.vpc).length, 1);
+        assert.equal(vpc.inputs.cidrBlock, "10.42.0.0/16");
+        const [igw] = b.of(T.igw);
+        assert.equal(igw.inputs.vpcId, vpc.id);
+        const [table] = b.of(T.routeTable);
+        assert.equal(table.inputs.vpcId, vpc.id);
+        assert.deepEqual(
+            table.inputs.routes.map((r: any) => [r.cidrBlock, r.gatewayId]),
+            [["0.0.0.0/0", igw.id]],
+        );
+        const subnets = b.of(T.subnet);
+        assert.deepEqual(
+            subnets.map((s) => [s.inputs.availabilityZone, s.inputs.cidrBlock, s.inputs.vpcId]),
+            [
+                ["eu-west-1a", "10.42.0.0/20", vpc.id],
+                ["eu-west-1b", "10.42.16.0/20", vpc.id],
+                ["eu-west-1c", "10.42.32.0/20", vpc.id],
+            ],
+        );
+        const associations = b.of(T.association);
+        assert.deepEqual(associations.map((a) => a.inputs.subnetId).sort(), subnets.map((s) => s.id).sort());
+        for (const a of associations) assert.equal(a.inputs.routeTableId, table.id);
+        const zoneCall = calls.find((c) => c.token === "aws:index/getAvailabilityZones:getAvailabilityZones");
+        assert.equal(zoneCall?.inputs.state, "available");
+        assert.equal((await unwrap(b.hw.extraOutputs.vpcId)).value, vpc.id);
+    });
+
+    it("starts instances only after their subnets route to the internet gateway", () => {
+        const associations = b.of(T.association).map((a) => a.name);
+        for (const instance of b.of(T.instance)) {
+            const deps = dependencies.get(instance.name) ?? [];
+            for (const a of associations) assert.ok(deps.includes(a), `${instance.name} does not wait for ${a}`);
+        }
+    });
+
+    it("spreads managers over the zones so that losing any one keeps quorum, and workers round-robin", () => {
+        assertQuorumSurvivesAnyZone(b, ["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+        assert.deepEqual(
+            ["worker-1", "worker-2"].map((w) => zoneOf(b, b.named(w, T.instance))),
+            ["eu-west-1a", "eu-west-1b"],
+        );
+    });
+
+    it("node group: swarm ports only from itself, SSH only from adminCidr, published ports only from the LB group", () => {
+        const rules = rulesOf(b);
+        assert.deepEqual(
+            texts(rules, "nodes", "ingress"),
+            [...SWARM_RULES, "tcp 22-22 from 203.0.113.0/24", "tcp 80-80 from sg:lb", "tcp 443-443 from sg:lb"].sort(),
+        );
+        assert.deepEqual(texts(rules, "nodes", "egress"), ["-1 0-0 to 0.0.0.0/0"]);
+        const nodesGroup = b.named("nodes", T.sg);
+        assert.equal(nodesGroup.inputs.vpcId, b.of(T.vpc)[0].id);
+        // No inline rules: they would fight the separate rule resources.
+        assert.equal(nodesGroup.inputs.ingress, undefined);
+        assert.equal(nodesGroup.inputs.egress, undefined);
+    });
+
+    it("LB group: the listeners' ports from anywhere, out only to the nodes on those ports", () => {
+        const rules = rulesOf(b);
+        assert.deepEqual(texts(rules, "lb", "ingress"), ["tcp 443-443 from 0.0.0.0/0", "tcp 80-80 from 0.0.0.0/0"]);
+        assert.deepEqual(texts(rules, "lb", "egress"), ["tcp 443-443 to sg:nodes", "tcp 80-80 to sg:nodes"]);
+        assert.deepEqual(b.of(T.sg).map((g) => g.name).sort(), ["c3-lb", "c3-nodes"]);
+    });
+
+    it("opens nothing to 0.0.0.0/0 but the LB listeners, and never 2375/2376", () => {
+        for (const rule of rulesOf(b).filter((r) => r.type === "ingress")) {
+            const cidrs: string[] = rule.inputs.cidrBlocks ?? [];
+            if (cidrs.includes("0.0.0.0/0")) {
+                assert.equal(rule.group, "lb", `${rule.group}: ${rule.text}`);
+                assert.ok([80, 443].includes(rule.inputs.fromPort), rule.text);
+            }
+            assert.notEqual(rule.inputs.protocol, "-1", `${rule.group}: ${rule.text} opens every protocol`);
+        }
+        assertNoDockerApi(b);
+    });
+
+    it("one NLB across the public subnets, behind the LB group", async () => {
+        const lbs = b.of(T.lb);
+        assert.equal(lbs.length, 1);
+        const lb = lbs[0].inputs;
+        assert.equal(lb.loadBalancerType, "network");
+        assert.equal(lb.internal, false);
+        assert.deepEqual(lb.securityGroups, [b.named("lb", T.sg).id]);
+        assert.deepEqual([...lb.subnets].sort(), b.of(T.subnet).map((s) => s.id).sort());
+        assert.equal((await unwrap(b.hw.extraOutputs.loadBalancerDnsName)).value, "c3-nlb-0f.elb.eu-west-1.amazonaws.com");
+    });
+
+    it("per published port: a TCP target group with its health check, a listener, and every node attached", () => {
+        const instanceIds = b.of(T.instance).map((i) => i.id).sort();
+        assert.equal(instanceIds.length, 5);
+        const lbArn = `arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/net/c3-nlb/0f`;
+        assert.equal(b.of(T.targetGroup).length, 2);
+        assert.equal(b.of(T.listener).length, 2);
+        for (const port of [80, 443]) {
+            const tg = b.named(`tg-published-${port}`, T.targetGroup).inputs;
+            assert.equal(tg.port, port);
+            assert.equal(tg.protocol, "TCP");
+            assert.equal(tg.targetType, "instance");
+            assert.equal(tg.vpcId, b.of(T.vpc)[0].id);
+            // The host firewall accepts published ports from the VPC only: the NLB must send from its own address.
+            assert.equal(tg.preserveClientIp, "false");
+            assert.equal(tg.healthCheck.enabled, true);
+            assert.equal(tg.healthCheck.protocol, "TCP");
+            assert.equal(tg.healthCheck.port, String(port));
+            const tgArn = `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/c3-tg-published-${port}/0f`;
+            const listener = b.named(`listener-published-${port}`, T.listener).inputs;
+            assert.equal(listener.loadBalancerArn, lbArn);
+            assert.equal(listener.port, port);
+            assert.equal(listener.protocol, "TCP");
+            assert.deepEqual(
+                listener.defaultActions.map((a: any) => [a.type, a.targetGroupArn]),
+                [["forward", tgArn]],
+            );
+            const attachments = b.of(T.attachment).filter((a) => a.inputs.targetGroupArn === tgArn);
+            assert.deepEqual(attachments.map((a) => a.inputs.targetId).sort(), instanceIds);
+            for (const a of attachments) assert.equal(a.inputs.port, port);
+        }
+        assert.equal(b.of(T.attachment).length, 10);
+    });
+
+    it("instances: image, sizes, key pair, public address, IMDSv2, encrypted gp3 root, tags", async () => {
+        const keyPairs = b.of(T.keyPair);
+        assert.equal(keyPairs.length, 1);
+        assert.equal(keyPairs[0].inputs.publicKey, PUBLIC_KEY);
+        const amiCall = calls.find((c) => c.token === "aws:ec2/getAmi:getAmi");
+        assert.ok(amiCall, "the image is looked up");
+        assert.deepEqual(amiCall.inputs.owners, ["099720109477"]);
+        assert.equal(amiCall.inputs.mostRecent, true);
+        const nameFilter = amiCall.inputs.filters.find((f: any) => f.name === "name");
+        assert.deepEqual(nameFilter.values, ["ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"]);
+        const nodesGroup = b.named("nodes", T.sg);
+        for (const host of b.hw.hosts) {
+            const i = b.named(host.name, T.instance).inputs;
+            assert.equal(i.ami, AMI);
+            assert.equal(i.instanceType, host.role === "manager" ? "t3.small" : "t3.medium");
+            assert.equal(i.keyName, "c3-key-fake");
+            assert.deepEqual(i.vpcSecurityGroupIds, [nodesGroup.id]);
+            assert.equal(i.associatePublicIpAddress, true);
+            assert.equal(i.metadataOptions.httpTokens, "required");
+            assert.equal(i.metadataOptions.httpEndpoint, "enabled");
+            assert.equal(i.rootBlockDevice.encrypted, true);
+            assert.equal(i.rootBlockDevice.volumeType, "gp3");
+            assert.equal(i.rootBlockDevice.volumeSize, 20);
+            assert.equal(i.userDataReplaceOnChange, false);
+            assert.deepEqual(i.tags, { Name: `swarmkit-unit-${host.name}`, "swarmkit:stack": "unit", "swarmkit:role": host.role });
+            assert.deepEqual(i.volumeTags, i.tags);
+        }
+    });
+
+    it("user data: the host name, and the host firewall with the VPC as nodes and load balancer range", () => {
+        for (const host of b.hw.hosts) {
+            const userData: string = b.named(host.name, T.instance).inputs.userData;
+            // Exactly the kit's cloud-init with these arguments (the key pair authorises "ubuntu": no second copy)...
+            assert.equal(
+                userData,
+                renderCloudInit({
+                    hostname: host.name,
+                    user: "ubuntu",
+                    firewall: { nodesCidr: "10.42.0.0/16", adminCidr: "203.0.113.0/24", loadBalancerCidr: "10.42.0.0/16", publishedPorts: [80, 443] },
+                }),
+            );
+            // ...which reads, line by line, as follows.
+            assert.ok(userData.includes(`hostname: "${host.name}"`), `${host.name} hostname`);
+            assertFirewallLine(userData, /--dport 22 -s 203\.0\.113\.0\/24 .*ACCEPT/);
+            assertFirewallLine(userData, /--dport 2377 -s 10\.42\.0\.0\/16 .*ACCEPT/);
+            assertFirewallLine(userData, /-p esp -s 10\.42\.0\.0\/16 .*ACCEPT/);
+            for (const port of [80, 443]) assertFirewallLine(userData, new RegExp(`--ctorigdstport ${port} .*! -s 10\\.42\\.0\\.0/16 .*DROP`));
+            assert.ok(!userData.includes("ssh_authorized_keys"));
+        }
+    });
+
+    it("SwarmHost: SSH to the public address, swarm on the private one, the key secret, the instance as identity", async () => {
+        for (const host of b.hw.hosts) {
+            const instance = b.named(host.name, T.instance);
+            const ips = fakeIps.get(instance.name);
+            assert.ok(ips);
+            assert.equal((await unwrap(host.sshAddress)).value, ips.publicIp);
+            assert.equal((await unwrap(host.privateAddress)).value, ips.privateIp);
+            assert.notEqual(ips.publicIp, ips.privateIp);
+            assert.equal((await unwrap(host.connection.host)).value, ips.publicIp);
+            assert.equal((await unwrap(host.connection.user)).value, "ubuntu");
+            const key = await unwrap(host.connection.privateKey);
+            assert.equal(key.value, PRIVATE_KEY);
+            assert.equal(key.secret, true, `${host.name} private key is not secret`);
+            const limit = (await unwrap(host.connection.dialErrorLimit ?? 0)).value;
+            assert.ok(limit === -1 || limit >= 60, `dialErrorLimit ${limit} gives up too early for a booting instance`);
+            assert.ok(((await unwrap(host.connection.perDialTimeout ?? 0)).value ?? 0) > 0);
+            assert.equal((await unwrap(host.machineId)).value, instance.id);
+        }
+    });
+
+    it("hands a host over only after its readiness check (cloud-init done, host firewall on, Docker installed)", async () => {
+        for (const host of b.hw.hosts) {
+            const instance = b.named(host.name, T.instance);
+            const ready = b.named(`${host.name}-ready`, T.command).inputs;
+            assert.equal(isSecretValue(ready.connection), true);
+            assert.equal(revealed(ready.connection).host, fakeIps.get(instance.name)?.publicIp);
+            assert.deepEqual(ready.triggers, [instance.id]);
+            assert.ok(ready.create.includes("cloud-init status --wait"));
+            assert.ok(ready.create.includes(`swarmkit_host='${host.name}'`));
+            assert.ok(ready.create.includes("iptables -w -C INPUT -j SWARMKIT-INPUT"));
+            assert.ok(ready.create.includes("command -v docker"));
+            // machineId is what SwarmCluster's first step waits for: it has to carry the check as a dependency.
+            const deps: Set<pulumi.Resource> = await (host.machineId as any).allResources();
+            const urns = await Promise.all([...deps].map((r) => unwrap(r.urn).then((u) => u.value)));
+            assert.ok(urns.some((u) => u.endsWith(`::c3-${host.name}-ready`)), `${host.name} machineId does not wait for the check: ${urns.join(", ")}`);
+        }
+    });
+
+    it("SwarmCluster gets the managers first: init on manager-1 over its public IP, every node advertising its private IP", async () => {
+        const { SwarmCluster } = await import("../../components/swarm/cluster");
+        const cluster = new SwarmCluster("c3-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true });
+        await unwrap(cluster.ready);
+        await quiet();
+        const ipsOf = (name: string) => fakeIps.get(`c3-${name}`) as { publicIp: string; privateIp: string };
+        const init = resources.find((r) => r.type === T.command && r.name === "c3-swarm-init-manager-1");
+        assert.ok(init, "the swarm is initialised on manager-1");
+        // The connection carries the private key, so the engine gets it as a secret.
+        assert.equal(isSecretValue(init.inputs.connection), true);
+        assert.equal(revealed(init.inputs.connection).host, ipsOf("manager-1").publicIp);
+        assert.equal(revealed(init.inputs.connection).privateKey, PRIVATE_KEY);
+        assert.ok(init.inputs.create.includes(`--advertise-addr '${ipsOf("manager-1").privateIp}'`));
+        for (const name of ["manager-2", "manager-3", "worker-1", "worker-2"]) {
+            const join = resources.find((r) => r.type === T.command && r.name === `c3-swarm-join-${name}`);
+            assert.ok(join, `${name} joins`);
+            assert.equal(revealed(join.inputs.connection).host, ipsOf(name).publicIp);
+            assert.ok(join.inputs.create.includes(`--advertise-addr '${ipsOf(name).privateIp}'`), `${name} advertises its private address`);
+            assert.ok(join.inputs.create.includes(`${ipsOf("manager-1").privateIp}:2377`), `${name} joins through manager-1's private address`);
+            assert.ok(!join.inputs.create.includes(ipsOf(name).publicIp), `${name}'s public address leaks into the swarm`);
+        }
+        assert.ok(resources.some((r) => r.name === "c3-swarm-promote-manager-2"));
+        assert.ok(resources.some((r) => r.name === "c3-swarm-register-worker-1"));
+        assert.ok(!resources.some((r) => r.name === "c3-swarm-promote-worker-1"));
+        assert.equal((await unwrap(cluster.dockerHost)).value, `ssh://ubuntu@${ipsOf("manager-1").publicIp}`);
+    });
+});
+
+describe("AwsHosts, 5 managers + 3 workers", () => {
+    let b: Built;
+    before(async () => {
+        b = await build("c5", { "swarmkit:managers": "5", "swarmkit:workers": "3" });
+    });
+
+    it("returns 5 managers then 3 workers", () => {
+        assert.deepEqual(
+            b.hw.hosts.map((h) => `${h.name}:${h.role}`),
+            [1, 2, 3, 4, 5].map((i) => `manager-${i}:manager`).concat([1, 2, 3].map((i) => `worker-${i}:worker`)),
+        );
+    });
+
+    it("puts at most 2 of the 5 managers in one zone (losing any zone leaves 3, a quorum)", () => {
+        assertQuorumSurvivesAnyZone(b, ["eu-west-1a", "eu-west-1b", "eu-west-1c", "eu-west-1a", "eu-west-1b"]);
+        assert.deepEqual(
+            ["worker-1", "worker-2", "worker-3"].map((w) => zoneOf(b, b.named(w, T.instance))),
+            ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        );
+    });
+
+    it("attaches all 8 nodes to each target group", () => {
+        const ids = b.of(T.instance).map((i) => i.id).sort();
+        assert.equal(ids.length, 8);
+        for (const tg of b.of(T.targetGroup)) {
+            const arn = `arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/${tg.name}/0f`;
+            assert.deepEqual(
+                b.of(T.attachment).filter((a) => a.inputs.targetGroupArn === arn).map((a) => a.inputs.targetId).sort(),
+                ids,
+            );
+        }
+        assert.equal(b.of(T.attachment).length, 16);
+    });
+
+    it("keeps the same rules", () => {
+        assert.deepEqual(
+            texts(rulesOf(b), "nodes", "ingress"),
+            [...SWARM_RULES, "tcp 22-22 from 203.0.113.0/24", "tcp 80-80 from sg:lb", "tcp 443-443 from sg:lb"].sort(),
+        );
+        assertNoDockerApi(b);
+    });
+});
+
+describe("AwsHosts without published ports", () => {
+    let b: Built;
+    before(async () => {
+        b = await build("nolb", { "swarmkit:publishedPorts": undefined, "swarmkit:managers": "1", "swarmkit:workers": "0" });
+    });
+
+    it("makes no load balancer, no LB group, and exports an empty DNS name", async () => {
+        for (const type of [T.lb, T.targetGroup, T.listener, T.attachment]) assert.equal(b.of(type).length, 0, type);
+        assert.deepEqual(b.of(T.sg).map((g) => g.name), ["nolb-nodes"]);
+        assert.equal((await unwrap(b.hw.extraOutputs.loadBalancerDnsName)).value, "");
+    });
+
+    it("opens only the swarm ports and SSH on the nodes", () => {
+        assert.deepEqual(texts(rulesOf(b), "nodes", "ingress"), [...SWARM_RULES, "tcp 22-22 from 203.0.113.0/24"].sort());
+        assertNoDockerApi(b);
+    });
+});
+
+describe("AwsHosts with adminCidr 0.0.0.0/0", () => {
+    let b: Built;
+    before(async () => {
+        b = await build("open", { "swarmkit:adminCidr": "0.0.0.0/0" });
+    });
+
+    it("opens SSH to the world and nothing else on the nodes", () => {
+        const open = rulesOf(b).filter((r) => r.type === "ingress" && (r.inputs.cidrBlocks ?? []).includes("0.0.0.0/0"));
+        assert.deepEqual(open.filter((r) => r.group === "nodes").map((r) => r.text), ["tcp 22-22 from 0.0.0.0/0"]);
+        assert.deepEqual(open.filter((r) => r.group !== "nodes").map((r) => r.text).sort(), ["tcp 443-443 from 0.0.0.0/0", "tcp 80-80 from 0.0.0.0/0"]);
+        assert.deepEqual(texts(rulesOf(b), "nodes", "ingress").filter((t) => t.includes(" from self")), [...SWARM_RULES].sort());
+    });
+});
+
+describe("AwsHosts in an existing VPC", () => {
+    let b: Built;
+    let imageLookups = 0;
+    before(async () => {
+        const lookups = () => calls.filter((c) => c.token === "aws:ec2/getAmi:getAmi").length;
+        const before = lookups();
+        b = await build("byo", {
+            "swarmkit:vpcId": EXISTING_VPC,
+            "swarmkit:subnetIds": JSON.stringify(Object.keys(EXISTING_SUBNETS)),
+            "swarmkit:amiId": "ami-0fixed",
+            "swarmkit:managerSize": "m7i.large",
+        });
+        imageLookups = lookups() - before;
+    });
+
+    it("creates no network of its own", () => {
+        for (const type of [T.vpc, T.subnet, T.igw, T.routeTable, T.association]) assert.equal(b.of(type).length, 0, type);
+        for (const g of b.of(T.sg)) assert.equal(g.inputs.vpcId, EXISTING_VPC);
+        for (const tg of b.of(T.targetGroup)) assert.equal(tg.inputs.vpcId, EXISTING_VPC);
+        assert.deepEqual(b.of(T.lb)[0].inputs.subnets, Object.keys(EXISTING_SUBNETS));
+    });
+
+    it("places the managers round-robin over the given subnets", () => {
+        assertQuorumSurvivesAnyZone(b, ["eu-west-1a", "eu-west-1b", "eu-west-1c"]);
+        assert.deepEqual(
+            b.hw.hosts.map((h) => b.named(h.name, T.instance).inputs.subnetId),
+            ["subnet-0a", "subnet-0b", "subnet-0c", "subnet-0a", "subnet-0b"],
+        );
+    });
+
+    it("uses the fixed image and sizes, and the VPC's own range in the host firewall", () => {
+        assert.equal(imageLookups, 0, "swarmkit:amiId is used as is, without a lookup");
+        for (const host of b.hw.hosts) {
+            const i = b.named(host.name, T.instance).inputs;
+            assert.equal(i.ami, "ami-0fixed");
+            assert.equal(i.instanceType, host.role === "manager" ? "m7i.large" : "t3.medium");
+            assertFirewallLine(i.userData, /-p tcp --dport 7946 -s 172\.31\.0\.0\/16 .*ACCEPT/);
+            assertFirewallLine(i.userData, /--ctorigdstport 443 .*! -s 172\.31\.0\.0\/16 .*DROP/);
+        }
+    });
+});
+
+describe("AwsHosts with another login user, given a private key that is not marked secret", () => {
+    let b: Built;
+    before(async () => {
+        b = await build("admin", { "swarmkit:sshUser": "admin", "swarmkit:publishedPorts": undefined, "swarmkit:managers": "1", "swarmkit:workers": "0" }, true);
+    });
+
+    it("has cloud-init authorise the key for that user", async () => {
+        const userData: string = b.named("manager-1", T.instance).inputs.userData;
+        assert.ok(userData.includes(`- name: "admin"`));
+        assert.ok(userData.includes(JSON.stringify(PUBLIC_KEY)));
+        assert.equal((await unwrap(b.hw.hosts[0].connection.user)).value, "admin");
+    });
+
+    it("marks the private key secret itself", async () => {
+        const key = await unwrap(b.hw.hosts[0].connection.privateKey);
+        assert.equal(key.value, PRIVATE_KEY);
+        assert.equal(key.secret, true);
+    });
+});
