@@ -17,9 +17,12 @@ export interface AwsSettings {
     /** Fixed AMI; when absent the newest Canonical Ubuntu LTS image is looked up at deploy time. */
     amiId?: string;
     vpcCidr: string;
+    /** Zones the kit spreads the nodes over (3 or more, so that losing one zone keeps a majority of managers). */
     availabilityZones: number;
-    /** Use an existing VPC and its public subnets instead of creating one. */
+    /** Use an existing VPC and its public subnets (one per zone, at least 3) instead of creating one. */
     existingVpc?: { vpcId: string; subnetIds: string[] };
+    /** Size of each node's encrypted gp3 root volume. */
+    rootVolumeGiB: number;
 }
 
 export interface DigitalOceanSettings {
@@ -28,6 +31,12 @@ export interface DigitalOceanSettings {
     image: string;
     vpcCidr: string;
     loadBalancer: boolean;
+    /**
+     * Put the droplets behind a DigitalOcean cloud firewall (the default). Cloud firewalls only pass tcp, udp and
+     * icmp, on the VPC as well, so ESP and with it encrypted overlay networks cannot cross between droplets behind
+     * one; false leaves the host firewall alone in charge (see docs/digitalocean.md).
+     */
+    cloudFirewall: boolean;
 }
 
 export interface MultipassSettings {
@@ -35,6 +44,8 @@ export interface MultipassSettings {
     cpus: number;
     memory: string;
     disk: string;
+    /** The VMs' network (a /24); absent: read from multipass's Linux bridge (mpqemubr0) at launch. */
+    nodesCidr?: string;
 }
 
 export interface KvmSettings {
@@ -45,6 +56,12 @@ export interface KvmSettings {
     memoryMiB: number;
     diskGiB: number;
     osVariant: string;
+    /** The libvirt network's range (a /24); absent: read from `virsh net-dumpxml` at launch. */
+    nodesCidr?: string;
+    /** libvirt connection, e.g. qemu:///system. */
+    uri: string;
+    /** Where each VM's overlay disk (backed by the image) is created. */
+    diskDir: string;
 }
 
 export interface LabSettings {
@@ -295,7 +312,18 @@ function parseAws(r: Reader): AwsSettings {
     if ((vpcId === undefined) !== (subnetIds === undefined)) {
         r.problems.push(`${key(vpcId === undefined ? "vpcId" : "subnetIds")} is missing: an existing VPC needs both vpcId and subnetIds`);
     }
+    if (subnetIds !== undefined && subnetIds.length < 3) {
+        r.problems.push(
+            `${key("subnetIds")} = ${JSON.stringify(r.string(key("subnetIds")))} is not allowed: at least 3 public subnets, each in a different availability zone, so that losing one zone keeps a majority of managers`,
+        );
+    }
     const vpcCidr = r.cidr(key("vpcCidr"), "10.42.0.0/16", "") ?? "10.42.0.0/16";
+    const vpcPrefix = Number(vpcCidr.split("/")[1]);
+    if (vpcPrefix < 16 || vpcPrefix > 24) {
+        r.problems.push(
+            `${key("vpcCidr")} = ${JSON.stringify(vpcCidr)} is not allowed: a range from /16 to /24 (AWS takes /16 to /28, and the kit cuts one public subnet four bits longer per zone)`,
+        );
+    }
     return {
         region,
         instanceType: {
@@ -304,8 +332,10 @@ function parseAws(r: Reader): AwsSettings {
         },
         amiId: r.string(key("amiId")),
         vpcCidr,
-        availabilityZones: r.integer(key("availabilityZones"), 3, 2, 6),
+        // At least 3: with 2 zones one of them holds a majority of the managers and losing it loses quorum.
+        availabilityZones: r.integer(key("availabilityZones"), 3, 3, 6),
         existingVpc: vpcId !== undefined && subnetIds !== undefined ? { vpcId, subnetIds } : undefined,
+        rootVolumeGiB: r.integer(key("diskGiB"), 20, 8, 16384),
     };
 }
 
@@ -319,6 +349,7 @@ function parseDigitalOcean(r: Reader): DigitalOceanSettings {
         image: r.string(key("image")) ?? "ubuntu-24-04-x64",
         vpcCidr: r.cidr(key("vpcCidr"), "10.43.0.0/20", "") ?? "10.43.0.0/20",
         loadBalancer: r.boolean(key("loadBalancer"), true),
+        cloudFirewall: r.boolean(key("cloudFirewall"), true),
     };
 }
 
@@ -328,7 +359,8 @@ function parseMultipass(r: Reader): MultipassSettings {
     for (const [k, v] of [["memory", memory], ["disk", disk]] as const) {
         if (!/^\d+[KMG]$/.test(v)) r.problems.push(`${key(k)} = ${JSON.stringify(v)} is not allowed: a size such as 2G or 512M`);
     }
-    return { image: r.string(key("image")) ?? "24.04", cpus: r.integer(key("cpus"), 2, 1, 64), memory, disk };
+    const nodesCidr = r.string(key("nodesCidr")) === undefined ? undefined : r.cidr(key("nodesCidr"), undefined, "");
+    return { image: r.string(key("image")) ?? "24.04", cpus: r.integer(key("cpus"), 2, 1, 64), memory, disk, nodesCidr };
 }
 
 function parseKvm(r: Reader): KvmSettings {
@@ -339,6 +371,9 @@ function parseKvm(r: Reader): KvmSettings {
         memoryMiB: r.integer(key("memoryMiB"), 2048, 512),
         diskGiB: r.integer(key("diskGiB"), 10, 4),
         osVariant: r.string(key("osVariant")) ?? "ubuntu22.04",
+        nodesCidr: r.string(key("nodesCidr")) === undefined ? undefined : r.cidr(key("nodesCidr"), undefined, ""),
+        uri: r.string(key("libvirtUri")) ?? "qemu:///system",
+        diskDir: r.string(key("diskDir")) ?? "/var/lib/libvirt/images",
     };
 }
 

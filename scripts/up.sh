@@ -10,12 +10,15 @@ stack=${1:-lab}; shift || true
 bash scripts/setup.sh
 . scripts/env.sh
 pulumi stack select --create "$stack" >/dev/null
-if [ "$(pulumi config get swarmkit:provider 2>/dev/null || echo netns)" = netns ] && ! pulumi config get swarmkit:sshPublicKey >/dev/null 2>&1; then
+provider=$(pulumi config get swarmkit:provider --stack "$stack" 2>/dev/null || echo netns)
+case "$provider" in netns | multipass | kvm) local_provider=true ;; *) local_provider=false ;; esac
+# Local providers take a key made here; the clouds generate one with @pulumi/tls unless one is configured.
+if [ "$local_provider" = true ] && ! pulumi config get swarmkit:sshPublicKey --stack "$stack" >/dev/null 2>&1; then
     key="$SWARMKIT_ROOT/.lab/keys/$stack"
     mkdir -p "$(dirname "$key")"
     [ -f "$key" ] || ssh-keygen -q -t ed25519 -N '' -C "swarmkit-$stack" -f "$key"
-    pulumi config set swarmkit:sshPublicKey "$(cat "$key.pub")"
-    pulumi config set --secret swarmkit:sshPrivateKey <"$key"
+    pulumi config set --stack "$stack" swarmkit:sshPublicKey "$(cat "$key.pub")"
+    pulumi config set --stack "$stack" --secret swarmkit:sshPrivateKey <"$key"
 fi
 node --import tsx scripts/stack.ts up "$stack"
 leader=$(pulumi stack output leaderAddress --stack "$stack")

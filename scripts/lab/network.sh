@@ -20,7 +20,9 @@ up)
     [[ "$subnet" =~ ^([0-9]+\.[0-9]+\.[0-9]+)\.0/24$ ]] || die "bad subnet '$subnet' (a /24 such as 10.77.0.0/24)"
     gateway="${BASH_REMATCH[1]}.1/24"
     ip link show "$bridge" >/dev/null 2>&1 || ip link add "$bridge" type bridge
-    ip -o addr show dev "$bridge" | grep -q " ${gateway%/*}/" || ip addr add "$gateway" dev "$bridge"
+    # Read the whole listing first: `ip | grep -q` under pipefail fails when grep stops reading early.
+    addresses=$(ip -o addr show dev "$bridge")
+    case "$addresses" in *" ${gateway%/*}/"*) ;; *) ip addr add "$gateway" dev "$bridge" ;; esac
     ip link set "$bridge" up
     iptables -w -C "${forward_rule[@]}" 2>/dev/null || iptables -w -I "${forward_rule[@]}"
     echo "${gateway%/*}"

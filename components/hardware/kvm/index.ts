@@ -1,0 +1,30 @@
+import * as pulumi from "@pulumi/pulumi";
+import { SwarmkitConfig } from "../../config";
+import { SwarmHost } from "../../host";
+import { Hardware, HardwareArgs } from "../types";
+import { vmName } from "../multipass/localVm";
+import { declareVmHosts } from "../multipass/vmHosts";
+import { renderKvmCreate, renderKvmDelete } from "./script";
+
+export interface KvmHostsArgs extends HardwareArgs {}
+
+/** KVM guests under libvirt on this workstation, one per host, named `<stack>-<host>`, set up by cloud-init. */
+export class KvmHosts extends pulumi.ComponentResource implements Hardware {
+    public readonly hosts: SwarmHost[];
+    public readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
+
+    constructor(name: string, args: KvmHostsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("swarmkit:kvm:Hosts", name, {}, opts);
+        const config: SwarmkitConfig = args.config;
+        const settings = config.kvm;
+        if (!settings) throw new Error("KvmHosts needs the kvm settings (provider kvm)");
+        this.hosts = declareVmHosts(this, {
+            prefix: name,
+            hardware: args,
+            nodesCidr: settings.nodesCidr,
+            scripts: (vm) => ({ create: renderKvmCreate({ name: vm, settings }), delete: renderKvmDelete({ name: vm, settings }) }),
+        });
+        this.extraOutputs = { vmNames: pulumi.output(this.hosts.map((h) => vmName(pulumi.getStack(), h.name))) };
+        this.registerOutputs({ hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, address: h.privateAddress })) });
+    }
+}

@@ -1,0 +1,88 @@
+/**
+ * What the two local VM targets (Multipass and KVM/libvirt) share: the VM's name, its cloud-init, the shell
+ * helpers of their create scripts and the parsing of the one JSON line those scripts print.
+ */
+import { renderCloudInit } from "../cloudInit";
+
+/** Stands in the cloud-init for the VM network's range when it is not configured: the create script fills it in. */
+export const NODES_CIDR_PLACEHOLDER = "@SWARMKIT_NODES_CIDR@";
+
+/** Environment variable that carries the cloud-init to the create script (never on its command line). */
+export const CLOUD_INIT_ENV = "SWARMKIT_CLOUD_INIT";
+
+/** `<stack>-<host>`: unique per stack on one workstation. */
+export function vmName(stack: string, host: string): string {
+    return `${stack}-${host}`;
+}
+
+/** A single-quoted POSIX shell word. */
+export function shq(value: string | number): string {
+    return `'${String(value).replace(/'/g, `'\\''`)}'`;
+}
+
+export interface LocalVmUserDataArgs {
+    hostname: string;
+    user: string;
+    publicKey: string;
+    /** The VMs' /24; absent: the placeholder the create script replaces. */
+    nodesCidr?: string;
+    adminCidr: string;
+    publishedPorts: readonly number[];
+}
+
+/**
+ * Cloud-init of a local VM. The workstation sits on the VM network itself and stands in for the load balancer, so
+ * published ports accept the VM network's range.
+ */
+export function localVmUserData(args: LocalVmUserDataArgs): string {
+    const nodes = args.nodesCidr ?? NODES_CIDR_PLACEHOLDER;
+    return renderCloudInit({
+        hostname: args.hostname,
+        user: args.user,
+        sshAuthorizedKeys: [args.publicKey],
+        firewall: { nodesCidr: nodes, adminCidr: args.adminCidr, loadBalancerCidr: nodes, publishedPorts: args.publishedPorts },
+    });
+}
+
+/**
+ * Shell functions of every create script: `die`, `need TOOL HINT`, `write_user_data FILE` (the cloud-init from the
+ * environment, the network range filled in) and `check_address` (the VM got an address inside nodes_cidr).
+ * Expects `name`, `label` and `nodes_cidr` set.
+ */
+export const SHELL_HELPERS = [
+    'die() { echo "swarmkit $label $name: $*" >&2; exit 1; }',
+    'need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }',
+    "write_user_data() {",
+    `    [ -n "\${${CLOUD_INIT_ENV}:-}" ] || die "${CLOUD_INIT_ENV} is empty"`,
+    `    printf '%s' "$${CLOUD_INIT_ENV}" | sed "s#${NODES_CIDR_PLACEHOLDER}#$nodes_cidr#g" >"$1"`,
+    "}",
+    "check_address() {",
+    "    node -e '",
+    '        const [address, cidr] = process.argv.slice(1);',
+    '        const n = (a) => a.split(".").reduce((v, o) => v * 256 + Number(o), 0);',
+    '        const [base, bits] = cidr.split("/");',
+    "        const size = 2 ** (32 - Number(bits));",
+    "        process.exit(Math.floor(n(address) / size) === Math.floor(n(base) / size) ? 0 : 1);",
+    `    ' "$address" "$nodes_cidr" || die "got address $address outside the nodes range $nodes_cidr: set swarmkit:nodesCidr to the VMs' /24"`,
+    "}",
+].join("\n");
+
+export interface VmOutput {
+    address: string;
+    id: string;
+}
+
+/** The create script's stdout: one JSON line {"address": ..., "id": ...}. */
+export function parseVmOutput(stdout: string): VmOutput {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(stdout.trim());
+    } catch {
+        parsed = undefined;
+    }
+    const o = parsed as Partial<VmOutput> | undefined;
+    if (!o || typeof o.address !== "string" || typeof o.id !== "string" || o.address === "" || o.id === "") {
+        throw new Error(`a local VM's create script printed ${JSON.stringify(stdout)}, not {"address": ..., "id": ...}`);
+    }
+    return { address: o.address, id: o.id };
+}

@@ -1,0 +1,76 @@
+/** The create and delete scripts of one Multipass VM: pure renders, run by a local command under /bin/sh. */
+import { MultipassSettings } from "../../config";
+import { SHELL_HELPERS, shq } from "./localVm";
+
+export const INSTALL_HINT = "https://multipass.run/install";
+
+export const KVM_HINT =
+    "multipass cannot start VMs because hardware virtualization (KVM) is not available: enable VT-x/AMD-V " +
+    "(\"virtualization\") in the BIOS/UEFI settings, load the module (sudo modprobe kvm_intel or kvm_amd), check " +
+    "that /dev/kvm exists and that your user may open it (sudo usermod -aG kvm $USER); inside a VM, enable nested " +
+    "virtualization on its host";
+
+export interface MultipassVm {
+    name: string;
+    settings: MultipassSettings;
+}
+
+/**
+ * Launches the VM unless `multipass info` already knows it, then prints {"address", "id"} (the VM's IPv4 and its
+ * /etc/machine-id) as the only line on stdout; everything else goes to stderr.
+ */
+export function renderMultipassCreate(vm: MultipassVm): string {
+    const s = vm.settings;
+    return [
+        "set -eu",
+        "# fd 3 is the only way to stdout, for the JSON line; what a launch leaves running must not hold it (3>&-).",
+        "exec 3>&1 1>&2",
+        `name=${shq(vm.name)}`,
+        "label=multipass",
+        `nodes_cidr=${shq(s.nodesCidr ?? "")}`,
+        SHELL_HELPERS,
+        `need multipass ${shq(INSTALL_HINT)}`,
+        'need node "https://nodejs.org"',
+        'if [ -z "$nodes_cidr" ]; then',
+        "    # multipass's qemu driver on Linux: the VMs' /24 is the bridge's.",
+        "    bridge=$(ip -4 -o addr show dev mpqemubr0 2>/dev/null | awk '{print $4; exit}') || bridge=",
+        `    [ -n "$bridge" ] || die "cannot tell the VM network (no mpqemubr0 bridge): set swarmkit:nodesCidr to the /24 that 'multipass list' shows, e.g. pulumi config set swarmkit:nodesCidr 10.1.2.0/24"`,
+        '    nodes_cidr="${bridge%.*}.0/24"',
+        "fi",
+        'if multipass info "$name" >/dev/null 2>&1; then',
+        '    echo "swarmkit multipass $name: the VM exists, not launching it again"',
+        "else",
+        "    # Under $HOME, not /tmp: the multipass snap cannot read the host's /tmp.",
+        '    user_data=$(mktemp "${SWARMKIT_CLOUD_INIT_DIR:-${HOME:-/tmp}}/swarmkit-cloud-init-XXXXXX")',
+        "    trap 'rm -f \"$user_data\" \"$user_data.log\"' EXIT",
+        '    write_user_data "$user_data"',
+        `    if ! multipass launch --name "$name" --cpus ${shq(s.cpus)} --memory ${shq(s.memory)} --disk ${shq(s.disk)} --cloud-init "$user_data" ${shq(s.image)} >"$user_data.log" 2>&1 3>&-; then`,
+        '        cat "$user_data.log"',
+        `        if grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die ${shq(KVM_HINT)}; fi`,
+        '        die "multipass launch failed (its output is above)"',
+        "    fi",
+        '    cat "$user_data.log"',
+        "fi",
+        'address=""',
+        "i=0",
+        'while [ "$i" -lt 60 ]; do',
+        `    address=$(multipass info "$name" --format json 2>/dev/null | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { try { const a = (JSON.parse(s).info[process.argv[1]] || {}).ipv4 || []; if (a[0]) process.stdout.write(a[0]); } catch {} });' "$name") || address=""`,
+        '    [ -n "$address" ] && break',
+        "    i=$((i + 1)); sleep 2",
+        "done",
+        '[ -n "$address" ] || die "no IPv4 address after 120 s: see multipass info $name"',
+        "check_address",
+        'id=$(multipass exec "$name" -- cat /etc/machine-id) || die "cannot read /etc/machine-id"',
+        `printf '{"address":"%s","id":"%s"}\\n' "$address" "$id" >&3`,
+    ].join("\n") + "\n";
+}
+
+/** Deletes and purges the VM; a VM that is already gone (or multipass itself) is not an error. */
+export function renderMultipassDelete(name: string): string {
+    return [
+        "set -eu",
+        `name=${shq(name)}`,
+        'if ! command -v multipass >/dev/null 2>&1; then echo "swarmkit multipass $name: multipass is not installed, nothing to delete" >&2; exit 0; fi',
+        'if multipass info "$name" >/dev/null 2>&1; then multipass delete --purge "$name" >&2; fi',
+    ].join("\n") + "\n";
+}

@@ -1,0 +1,239 @@
+/**
+ * KvmHosts under mocks, and its rendered create/delete scripts run for real under /bin/sh against scripted
+ * stand-ins for virsh, virt-install and qemu-img.
+ */
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { addOutputFaker, childOptions, installMocks, recordDependencies, resources, reveal, settle, unwrap } from "./mocks";
+import { KvmSettings, SwarmkitConfig, parseConfig } from "../../components/config";
+import { renderKvmCreate, renderKvmDelete } from "../../components/hardware/kvm/script";
+import { CLOUD_INIT_ENV, NODES_CIDR_PLACEHOLDER } from "../../components/hardware/multipass/localVm";
+import type { KvmHosts as KvmHostsType } from "../../components/hardware/kvm";
+
+const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKeyNotARealOne swarmkit@unit";
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
+
+function configOf(values: Record<string, string> = {}): SwarmkitConfig {
+    const all: Record<string, string> = {
+        "swarmkit:provider": "kvm",
+        "swarmkit:managers": "3",
+        "swarmkit:workers": "2",
+        "swarmkit:image": "/var/lib/libvirt/images/noble.img",
+        "swarmkit:nodesCidr": "192.168.122.0/24",
+        "swarmkit:sshPublicKey": PUBLIC_KEY,
+        "swarmkit:sshPrivateKey": PRIVATE_KEY,
+        ...values,
+    };
+    return parseConfig((key) => all[key]);
+}
+
+let vmCount = 0;
+addOutputFaker((args) => {
+    if (args.type !== "command:local:Command" || !args.name.startsWith("kvm-")) return undefined;
+    vmCount++;
+    return { stdout: JSON.stringify({ address: `192.168.122.${10 + vmCount}`, id: `uuid-${args.name}` }) + "\n" };
+});
+
+let KvmHosts: typeof KvmHostsType;
+before(async () => {
+    await installMocks();
+    ({ KvmHosts } = await import("../../components/hardware/kvm"));
+});
+
+describe("config", () => {
+    it("needs the image and defaults the rest", () => {
+        assert.throws(() => configOf({ "swarmkit:image": "" }), /swarmkit:image is missing/);
+        const kvm = configOf({ "swarmkit:nodesCidr": "" }).kvm!;
+        assert.deepEqual(
+            { ...kvm, image: undefined },
+            { image: undefined, network: "default", vcpus: 2, memoryMiB: 2048, diskGiB: 10, osVariant: "ubuntu22.04", nodesCidr: undefined, uri: "qemu:///system", diskDir: "/var/lib/libvirt/images" },
+        );
+        assert.throws(() => configOf({ "swarmkit:nodesCidr": "192.168.122.1/24" }), /swarmkit:nodesCidr/);
+    });
+});
+
+describe("KvmHosts with 3 managers and 2 workers", () => {
+    let component: KvmHostsType;
+    const commands = () => resources.filter((r) => r.type === "command:local:Command" && r.name.startsWith("kvm-"));
+    before(async () => {
+        const config = configOf();
+        component = new KvmHosts(
+            "kvm",
+            { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: config.ssh.privateKey as pulumi.Output<string> },
+            { transformations: [recordDependencies] },
+        );
+        for (const host of component.hosts) await unwrap(host.machineId);
+        await settle();
+    });
+
+    it("declares one local command per VM, in host order, replaced by delete-then-create", () => {
+        assert.deepEqual(
+            commands().map((r) => r.name),
+            ["kvm-manager-1", "kvm-manager-2", "kvm-manager-3", "kvm-worker-1", "kvm-worker-2"],
+        );
+        for (const r of commands()) assert.equal(childOptions.get(r.name)?.deleteBeforeReplace, true, r.name);
+    });
+
+    it("renders virt-install, the overlay disk, the idempotence guard and the delete", () => {
+        const c = commands().find((r) => r.name === "kvm-manager-2")!;
+        assert.match(c.inputs.create, /^name='unit-manager-2'$/m);
+        assert.match(c.inputs.create, /qemu-img create -f qcow2 -F qcow2 -b "\$image" "\$disk" '10G'/);
+        assert.match(c.inputs.create, /^ {4}disk='\/var\/lib\/libvirt\/images\/unit-manager-2\.qcow2'$/m);
+        assert.match(
+            c.inputs.create,
+            /virt-install --import --name "\$name" --memory '2048' --vcpus '2' --disk "path=\$disk,format=qcow2" --cloud-init "user-data=\$user_data" --network "network=\$network" --os-variant 'ubuntu22\.04' --noautoconsole/,
+        );
+        assert.match(c.inputs.create, /if virsh dominfo "\$name" >\/dev\/null 2>&1; then/);
+        assert.match(c.inputs.delete, /virsh destroy "\$name" >\/dev\/null 2>&1 \|\| true\n\s+virsh undefine --remove-all-storage "\$name"/);
+        const userData: string = reveal(c.inputs.environment)[CLOUD_INIT_ENV];
+        assert.match(userData, /"docker\.io"/);
+        assert.ok(userData.includes(JSON.stringify(PUBLIC_KEY)));
+        assert.match(userData, /-p tcp --dport 2377 -s 192\.168\.122\.0\/24 /);
+    });
+
+    it("gives the swarm each VM's address and UUID, over SSH as ubuntu", async () => {
+        assert.deepEqual(component.hosts.map((h) => h.role), ["manager", "manager", "manager", "worker", "worker"]);
+        for (const h of component.hosts) {
+            const address = (await unwrap(h.sshAddress)).value;
+            assert.match(address, /^192\.168\.122\.\d+$/);
+            assert.equal((await unwrap(h.privateAddress)).value, address);
+            assert.equal((await unwrap(h.machineId)).value, `uuid-kvm-${h.name}`);
+            assert.equal(h.connection.user, "ubuntu");
+            assert.equal((await unwrap(h.connection.privateKey)).secret, true);
+        }
+    });
+});
+
+const FAKE_VIRSH = `#!/bin/sh
+echo "virsh $*" >> "$FAKE_LOG"
+case "$1" in
+dominfo) [ -f "$FAKE_DIR/defined" ] || { echo "error: failed to get domain '$2'" >&2; exit 1; }; echo "Name: $2" ;;
+domifaddr)
+  n=$(cat "$FAKE_DIR/polls" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/polls"
+  echo " Name       MAC address          Protocol     Address"
+  echo "-------------------------------------------------------"
+  [ "$n" -ge "\${FAKE_ADDRESS_AFTER:-1}" ] && echo " vnet0      52:54:00:12:34:56    ipv4         \${FAKE_IP:-192.168.122.45}/24"
+  exit 0 ;;
+domuuid) echo "6f1e0c9a-1111-2222-3333-444455556666" ;;
+net-dumpxml) echo "<network><name>$2</name><ip address='192.168.150.1' netmask='255.255.255.0'><dhcp/></ip></network>" ;;
+destroy) [ -f "$FAKE_DIR/running" ] || { echo "error: domain is not running" >&2; exit 1; }; rm -f "$FAKE_DIR/running" ;;
+undefine) rm -f "$FAKE_DIR/defined" ;;
+esac
+`;
+const FAKE_VIRT_INSTALL = `#!/bin/sh
+echo "virt-install $*" >> "$FAKE_LOG"
+if [ -n "\${FAKE_INSTALL_ERROR:-}" ]; then echo "$FAKE_INSTALL_ERROR" >&2; exit 1; fi
+for a; do case "$a" in user-data=*) cp "\${a#user-data=}" "$FAKE_DIR/user-data" ;; esac; done
+touch "$FAKE_DIR/defined" "$FAKE_DIR/running"
+`;
+const FAKE_QEMU_IMG = `#!/bin/sh
+echo "qemu-img $*" >> "$FAKE_LOG"
+`;
+
+let bin: string;
+let noVirsh: string;
+before(() => {
+    bin = mkdtempSync(join(tmpdir(), "swarmkit-fake-kvm-"));
+    noVirsh = mkdtempSync(join(tmpdir(), "swarmkit-fake-kvm-novirsh-"));
+    for (const [name, text] of [["virsh", FAKE_VIRSH], ["virt-install", FAKE_VIRT_INSTALL], ["qemu-img", FAKE_QEMU_IMG]]) {
+        for (const dir of name === "virsh" ? [bin] : [bin, noVirsh]) {
+            writeFileSync(join(dir, name), text);
+            chmodSync(join(dir, name), 0o755);
+        }
+    }
+});
+
+const USER_DATA = `#cloud-config\nruncmd:\n  - ["iptables", "-s", "${NODES_CIDR_PLACEHOLDER}"]\n`;
+
+function run(script: string, opts: { defined?: boolean; env?: Record<string, string>; path?: string } = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "swarmkit-kvm-run-"));
+    const log = join(dir, "log");
+    writeFileSync(log, "");
+    writeFileSync(join(dir, "image.qcow2"), "");
+    if (opts.defined) writeFileSync(join(dir, "defined"), "");
+    const result = spawnSync("/bin/sh", ["-c", script], {
+        encoding: "utf8",
+        env: { PATH: `${opts.path ?? bin}:/usr/bin:/bin`, TMPDIR: dir, FAKE_LOG: log, FAKE_DIR: dir, [CLOUD_INIT_ENV]: USER_DATA, ...opts.env },
+    });
+    return { ...result, calls: readFileSync(log, "utf8").split("\n").filter(Boolean), dir };
+}
+
+function settings(dir: string, extra: Partial<KvmSettings> = {}): KvmSettings {
+    return { image: join(dir, "image.qcow2"), network: "default", vcpus: 2, memoryMiB: 2048, diskGiB: 10, osVariant: "ubuntu24.04", uri: "qemu:///system", diskDir: "/pool", ...extra };
+}
+
+/** The scripts name the image by path: render them for the run's own temp dir. */
+function runCreate(extra: Partial<KvmSettings>, opts: Parameters<typeof run>[1] = {}) {
+    const dir = mkdtempSync(join(tmpdir(), "swarmkit-kvm-img-"));
+    writeFileSync(join(dir, "image.qcow2"), "");
+    return { r: run(renderKvmCreate({ name: "lab-manager-1", settings: settings(dir, extra) }), opts), dir };
+}
+
+describe("the kvm create script", () => {
+    it("makes the overlay, imports the VM, polls for its address and prints only the JSON line", () => {
+        const { r, dir } = runCreate({ nodesCidr: "192.168.122.0/24" }, { env: { FAKE_ADDRESS_AFTER: "2" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, '{"address":"192.168.122.45","id":"6f1e0c9a-1111-2222-3333-444455556666"}\n');
+        assert.ok(r.calls.includes(`qemu-img create -f qcow2 -F qcow2 -b ${dir}/image.qcow2 /pool/lab-manager-1.qcow2 10G`));
+        const install = r.calls.find((c) => c.startsWith("virt-install"))!;
+        assert.match(
+            install,
+            /^virt-install --import --name lab-manager-1 --memory 2048 --vcpus 2 --disk path=\/pool\/lab-manager-1\.qcow2,format=qcow2 --cloud-init user-data=\S+ --network network=default --os-variant ubuntu24\.04 --noautoconsole$/,
+        );
+        assert.equal(r.calls.filter((c) => c.startsWith("virsh domifaddr")).length, 2, "polled until an IPv4 appeared");
+        assert.equal(readFileSync(join(r.dir, "user-data"), "utf8"), USER_DATA.replace(NODES_CIDR_PLACEHOLDER, "192.168.122.0/24"));
+    });
+
+    it("does not create a domain that virsh already knows", () => {
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24" }, { defined: true });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls.filter((c) => /^(virt-install|qemu-img)/.test(c)), []);
+        assert.equal(JSON.parse(r.stdout).id, "6f1e0c9a-1111-2222-3333-444455556666");
+    });
+
+    it("reads the network's range from libvirt when nodesCidr is not configured", () => {
+        const { r } = runCreate({}, { env: { FAKE_IP: "192.168.150.20" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.ok(r.calls.includes("virsh net-dumpxml default"));
+        assert.match(readFileSync(join(r.dir, "user-data"), "utf8"), /"-s", "192\.168\.150\.0\/24"/);
+    });
+
+    it("says how to install libvirt when virsh is missing", () => {
+        const { r } = runCreate({}, { path: noVirsh });
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /swarmkit kvm lab-manager-1: virsh is not installed: install libvirt/);
+        assert.equal(r.stdout, "");
+    });
+
+    it("says how to enable KVM when virt-install cannot use it, and removes the overlay it made", () => {
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24" }, { env: { FAKE_INSTALL_ERROR: "ERROR    Host does not support any virtualization options for arch 'x86_64'" } });
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /Host does not support any virtualization/);
+        assert.match(r.stderr, /libvirt cannot start KVM guests: enable VT-x\/AMD-V/);
+    });
+
+    it("fails clearly on a missing image", () => {
+        const r = run(renderKvmCreate({ name: "lab-manager-1", settings: settings("/nonexistent", { nodesCidr: "192.168.122.0/24" }) }));
+        assert.equal(r.status, 1);
+        assert.match(r.stderr, /the image \/nonexistent\/image\.qcow2 cannot be read/);
+    });
+});
+
+describe("the kvm delete script", () => {
+    const script = renderKvmDelete({ name: "lab-worker-1", settings: settings("/x") });
+    it("destroys (not running is fine) and undefines with storage", () => {
+        const r = run(script, { defined: true });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls, ["virsh dominfo lab-worker-1", "virsh destroy lab-worker-1", "virsh undefine --remove-all-storage lab-worker-1"]);
+    });
+    it("tolerates a domain that is already gone", () => {
+        const r = run(script);
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls, ["virsh dominfo lab-worker-1"]);
+    });
+});
