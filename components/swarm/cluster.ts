@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SwarmHost } from "../host";
 import * as scripts from "./scripts";
+import { ManagerProbe, chooseOperator, sshManagerProbe } from "./operator";
 
 export interface SwarmClusterArgs {
     /** Managers first: the first manager initialises the swarm and runs the leader-side steps. */
@@ -12,6 +13,8 @@ export interface SwarmClusterArgs {
     drainManagers: boolean;
     /** Bumped to rotate both join tokens. */
     tokenRotation?: number;
+    /** How to tell whether a manager can act for the swarm; SSH `docker info` by default (tests inject one). */
+    probe?: ManagerProbe;
 }
 
 export interface SwarmNode {
@@ -37,7 +40,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly workerJoinToken: pulumi.Output<string>;
     public readonly managerJoinToken: pulumi.Output<string>;
     public readonly unlockKey: pulumi.Output<string>;
-    /** Private address of the first manager, which initialised the swarm. */
+    /** Private address of the manager the kit operates through: the first one, or a survivor when it is lost. */
     public readonly leaderAddress: pulumi.Output<string>;
     public readonly nodes: pulumi.Output<SwarmNode[]>;
     /** `DOCKER_HOST=ssh://user@address`, ready to export in a shell. */
@@ -63,7 +66,6 @@ export class SwarmCluster extends pulumi.ComponentResource {
             dialErrorLimit: host.connection.dialErrorLimit ?? 90,
             perDialTimeout: host.connection.perDialTimeout ?? 10,
         });
-        const leaderConnection = connectionOf(leader);
         const remote = (resourceName: string, cmdArgs: command.remote.CommandArgs, extra?: pulumi.CustomResourceOptions) =>
             new command.remote.Command(
                 resourceName,
@@ -72,7 +74,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             );
 
         const init = remote(`${name}-init-${leader.name}`, {
-            connection: leaderConnection,
+            connection: connectionOf(leader),
             create: pulumi.output(leader.privateAddress).apply((advertiseAddress) =>
                 scripts.renderInit({ host: leader.name, advertiseAddress, autolock: args.autolock }),
             ),
@@ -81,11 +83,29 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const initInfo = init.stdout.apply((out) => JSON.parse(out) as { nodeId: string; clusterId: string });
         const clusterId = initInfo.apply((i) => i.clusterId);
 
+        // Leader-side steps run through the first manager, or the first surviving one when it is lost. Probed
+        // once init is done, so a healthy swarm costs one SSH round trip and a new one never waits on the probe.
+        const probe = args.probe ?? sshManagerProbe;
+        const targets = pulumi.all(
+            managers.map((m) =>
+                pulumi
+                    .all([m.connection.host, m.connection.port ?? 22, m.connection.user, m.connection.privateKey])
+                    .apply(([host, port, user, privateKey]) => ({ host, port, user, privateKey })),
+            ),
+        );
+        const operatorIndex = pulumi.all([init.stdout, targets]).apply(([, list]) => chooseOperator(list, probe));
+        // Which manager operates is not secret, even though the probe needed the private key.
+        const operatorOf = (pick: (m: SwarmHost) => pulumi.Input<string>): pulumi.Output<string> =>
+            pulumi.unsecret(operatorIndex).apply((i) => pulumi.output(pick(managers[i])));
+        const managerConnections = managers.map((m) => pulumi.output(connectionOf(m)));
+        const operatorConnection = pulumi.unsecret(operatorIndex).apply((i) => managerConnections[i]);
+        const operatorName = operatorOf((m) => m.name);
+
         const tokensCommand = remote(
             `${name}-tokens`,
             {
-                connection: leaderConnection,
-                create: scripts.renderTokens({ host: leader.name, rotate: (args.tokenRotation ?? 0) > 0 }),
+                connection: operatorConnection,
+                create: operatorName.apply((host) => scripts.renderTokens({ host, rotate: (args.tokenRotation ?? 0) > 0 })),
                 triggers: [clusterId, args.autolock, args.tokenRotation ?? 0],
                 logging: "none",
             },
@@ -120,11 +140,13 @@ export class SwarmCluster extends pulumi.ComponentResource {
         // raft group grows one member at a time; workers register in parallel.
         let previousManager: pulumi.Resource = init;
         const members = joined.map(({ host, join, nodeId }) => {
-            const memberArgs = nodeId.apply((id) => ({ leader: leader.name, host: host.name, role: host.role, nodeId: id }));
+            const memberArgs = pulumi
+                .all([nodeId, operatorName])
+                .apply(([id, operator]) => ({ leader: operator, host: host.name, role: host.role, nodeId: id }));
             const member = remote(
                 `${name}-${host.role === "manager" ? "promote" : "register"}-${host.name}`,
                 {
-                    connection: leaderConnection,
+                    connection: operatorConnection,
                     create: memberArgs.apply(scripts.renderMember),
                     delete: memberArgs.apply(scripts.renderRemoveMember),
                     triggers: [nodeId],
@@ -142,10 +164,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const availability = remote(
             `${name}-availability`,
             {
-                connection: leaderConnection,
-                create: pulumi.all(allNodes.map((n) => n.nodeId)).apply((ids) =>
+                connection: operatorConnection,
+                create: pulumi.all([operatorName, ...allNodes.map((n) => n.nodeId)]).apply(([operator, ...ids]) =>
                     scripts.renderAvailability({
-                        leader: leader.name,
+                        leader: operator,
                         nodes: allNodes.map((n, i) => ({
                             name: n.host.name,
                             nodeId: ids[i],
@@ -160,7 +182,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this.workerJoinToken = workerToken;
         this.managerJoinToken = pulumi.secret(tokens.apply((t) => t.manager));
         this.unlockKey = pulumi.secret(tokens.apply((t) => t.unlockKey));
-        this.leaderAddress = pulumi.output(leader.privateAddress);
+        this.leaderAddress = operatorOf((m) => m.privateAddress);
         this.nodes = pulumi.all(
             allNodes.map((n) =>
                 pulumi.all([n.nodeId, n.host.privateAddress, n.host.sshAddress]).apply(([nodeId, privateAddress, sshAddress]) => ({
@@ -172,7 +194,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 })),
             ),
         );
-        this.dockerHost = pulumi.interpolate`ssh://${leader.connection.user}@${leader.sshAddress}`;
+        this.dockerHost = pulumi.interpolate`ssh://${operatorOf((m) => m.connection.user)}@${operatorOf((m) => m.sshAddress)}`;
         this.ready = availability.stdout.apply(() => "ready");
 
         this.registerOutputs({

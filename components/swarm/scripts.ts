@@ -241,6 +241,9 @@ export function renderRemoveMember(args: MemberArgs): string {
     return script({ host: args.leader, step: `remove ${args.host}` }, [
         `id=${shellQuote(args.nodeId)}`,
         'docker node inspect "$id" >/dev/null 2>&1 || exit 0',
+        // The manager the kit operates through never demotes itself (it would lose the control socket half-way);
+        // it goes last, when the whole swarm is destroyed, by leaving.
+        `if [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$id" ]; then log "${args.host} runs this step itself: it leaves with its own leave step"; exit 0; fi`,
         `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" = manager ]; then`,
         `  docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
         "  i=0",

@@ -5,7 +5,7 @@
 #   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (a script)
 #   host.sh down LAB HOST
 #   host.sh status LAB HOST
-#   host.sh restart-docker LAB HOST
+#   host.sh restart-docker|stop-docker|start-docker LAB HOST
 # Prints the machine id (new for every new machine) on up. Idempotent: up on a running host prints its id.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -106,16 +106,27 @@ start_docker() {
     in_host setsid dockerd --config-file "$dir/daemon.json" </dev/null >>"$dir/dockerd.log" 2>&1 &
 }
 
-# Stops and starts the host's dockerd, as a reboot would: a manager of an autolocked swarm comes back locked.
-restart_docker() {
+# Stops the host's dockerd (as a crash or a lost leader would), by the PID it wrote inside the host.
+stop_docker() {
     alive || die "not running"
     local pid i
     pid=$(in_host cat /run/docker.pid 2>/dev/null) || die "dockerd is not running"
     in_host kill -TERM "$pid"
-    for i in $(seq 1 300); do in_host kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    start_docker
+    for i in $(seq 1 300); do in_host kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    die "dockerd did not stop"
+}
+
+wait_docker() {
+    local i
     for i in $(seq 1 300); do in_host docker info >/dev/null 2>&1 && return 0; sleep 0.1; done
     die "dockerd did not come back"
+}
+
+# Stops and starts the host's dockerd, as a reboot would: a manager of an autolocked swarm comes back locked.
+restart_docker() {
+    stop_docker
+    start_docker
+    wait_docker
 }
 
 down_quietly() {
@@ -145,5 +156,7 @@ down)
     ;;
 status) if alive; then echo running; else echo absent; fi ;;
 restart-docker) restart_docker ;;
+stop-docker) stop_docker ;;
+start-docker) alive || die "not running"; start_docker; wait_docker ;;
 *) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | down LAB HOST | status LAB HOST" ;;
 esac

@@ -184,6 +184,44 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.deepEqual(rows.filter((r) => r.ManagerStatus !== "").map((r) => r.ManagerStatus).sort(), ["Leader", "Reachable", "Reachable"]);
     });
 
+    it("a refused join names the host and the step; after the fix a re-run converges with no duplicate node", async () => {
+        const managers = ["10.79.0.11", "10.79.0.12", "10.79.0.13"];
+        const block = "iptables -w -I SWARMKIT-INPUT 1 -p tcp --dport 2377 -j REJECT --reject-with tcp-reset";
+        for (const m of managers) await lab.ssh(m, block);
+        await lab.set("workers", "2");
+        await assert.rejects(lab.up(), (err: Error) => {
+            assert.match(err.message, /swarm-join-worker-2/);
+            assert.match(err.message, /swarmkit: host worker-2: step join: every manager refused the join/);
+            return true;
+        });
+        for (const m of managers) await lab.ssh(m, block.replace("-I SWARMKIT-INPUT 1", "-D SWARMKIT-INPUT"));
+        const result = await lab.up();
+        assert.equal(result.summary.result, "succeeded");
+        const rows = await nodes();
+        const names = rows.map((r) => r.Hostname).sort();
+        assert.deepEqual(names, ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"], "no duplicate or ghost entries");
+        assert.ok(rows.every((r) => r.Status === "Ready"));
+    });
+
+    it("a lost leader: with manager-1's dockerd stopped, the next up works through a surviving manager", async () => {
+        const host = (action: string, name: string) => spawnSync("bash", [join(ROOT, "scripts/lab/host.sh"), action, LAB, name], { encoding: "utf8" });
+        assert.equal(host("stop-docker", "manager-1").status, 0);
+        await lab.set("workers", "3");
+        const result = await lab.up();
+        assert.equal(result.summary.result, "succeeded");
+        const out = await lab.outputs();
+        assert.equal(out.leaderAddress.value, "10.79.0.12", "operates through manager-2 now");
+        const viaSurvivor = (await lab.ssh("10.79.0.12", "docker node ls --format '{{.Hostname}} {{.Status}}'")).trim().split("\n");
+        assert.ok(viaSurvivor.includes("worker-3 Ready"), viaSurvivor.join(", "));
+        // manager-1 comes back locked (autolock); the kit's unlock command opens it and the swarm is whole again.
+        assert.equal(host("start-docker", "manager-1").status, 0);
+        const unlocked = await unlockStack(lab.name, () => undefined);
+        assert.equal(unlocked["manager-1"], "unlocked");
+        assert.ok(await eventually(60, async () => (await nodes()).every((n) => n.Status === "Ready")));
+        await lab.up();
+        assert.equal((await lab.outputs()).leaderAddress.value, MANAGER_1, "back to the first manager once it is healthy");
+    });
+
     it("pulumi destroy leaves nothing behind", async () => {
         await lab.stack.destroy({ color: "never" });
         assert.deepEqual(labLeftovers(LAB), []);

@@ -483,7 +483,7 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
 
     it("SwarmCluster gets the managers first: init on manager-1 over its public IP, every node advertising its private IP", async () => {
         const { SwarmCluster } = await import("../../components/swarm/cluster");
-        const cluster = new SwarmCluster("c3-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true });
+        const cluster = new SwarmCluster("c3-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true, probe: async () => true });
         await unwrap(cluster.ready);
         await quiet();
         const ipsOf = (name: string) => fakeIps.get(`c3-${name}`) as { publicIp: string; privateIp: string };

@@ -55,10 +55,30 @@ before(async () => {
     ({ SwarmCluster } = await import("../../components/swarm/cluster"));
 });
 
-function create(name: string, managers: number, workers: number, extra: Partial<{ autolock: boolean; drainManagers: boolean; tokenRotation: number }> = {}) {
+/** Managers the probe reports as lost (their dockerd stopped); never a real SSH connection in unit tests. */
+const probed: string[] = [];
+function probeExcept(lost: string[]) {
+    return async (target: { host: string }) => {
+        probed.push(target.host);
+        return !lost.includes(target.host);
+    };
+}
+
+function create(
+    name: string,
+    managers: number,
+    workers: number,
+    extra: Partial<{ autolock: boolean; drainManagers: boolean; tokenRotation: number; lost: string[] }> = {},
+) {
     return new SwarmCluster(
         name,
-        { hosts: hosts(managers, workers), autolock: extra.autolock ?? true, drainManagers: extra.drainManagers ?? true, tokenRotation: extra.tokenRotation },
+        {
+            hosts: hosts(managers, workers),
+            autolock: extra.autolock ?? true,
+            drainManagers: extra.drainManagers ?? true,
+            tokenRotation: extra.tokenRotation,
+            probe: probeExcept(extra.lost ?? []),
+        },
         { transformations: [recordDependencies] },
     );
 }
@@ -197,6 +217,30 @@ describe("SwarmCluster with 5 managers", () => {
         assert.match(String(byName("c5-init-manager-1").inputs.create), /docker swarm init --autolock=false /);
         assert.match(String(byName("c5-tokens").inputs.create), /docker swarm join-token --rotate -q worker/);
         assert.deepEqual(byName("c5-tokens").inputs.triggers, ["cluster-1", false, 2]);
+    });
+});
+
+describe("SwarmCluster with its first manager lost", () => {
+    let cluster: SwarmClusterType;
+    before(async () => {
+        probed.length = 0;
+        cluster = create("lost", 3, 1, { lost: ["203.0.113.11"] });
+        await unwrap(cluster.ready);
+        await settle();
+    });
+
+    it("runs the leader-side steps through the first surviving manager", () => {
+        for (const name of ["lost-tokens", "lost-promote-manager-2", "lost-promote-manager-3", "lost-register-worker-1", "lost-availability"]) {
+            assert.equal(reveal(byName(name).inputs.connection).host, "203.0.113.12", name);
+        }
+        assert.match(String(byName("lost-register-worker-1").inputs.create), /swarmkit_host='manager-2'/);
+        assert.deepEqual(probed, ["203.0.113.11", "203.0.113.12"], "asks the managers in order and stops at the first that answers");
+    });
+
+    it("points DOCKER_HOST and the leader address at the survivor", async () => {
+        assert.equal((await unwrap(cluster.dockerHost)).value, "ssh://root@203.0.113.12");
+        assert.equal((await unwrap(cluster.leaderAddress)).value, "10.0.0.12");
+        assert.equal((await unwrap(cluster.dockerHost)).secret, false);
     });
 });
 

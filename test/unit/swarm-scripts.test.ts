@@ -34,6 +34,7 @@ case "$1 $2" in
   "swarm update") exit 0 ;;
   "swarm join-token") for a; do last=$a; done; echo "SWMTKN-1-$last"; exit 0 ;;
   "swarm unlock-key") echo SWMKEY-1-unlock; exit 0 ;;
+  "node inspect") case "$*" in *Spec.Role*) echo "\${FAKE_ROLE:-manager}" ;; esac; exit 0 ;;
 esac
 exit 0
 `;
@@ -129,6 +130,25 @@ describe("join", () => {
         const r = run(script, { state: "inactive", stdin: "" });
         assert.notEqual(r.status, 0);
         assert.match(r.stderr, /step join: no join token on stdin/);
+    });
+});
+
+describe("remove a member", () => {
+    const args = { leader: "manager-2", host: "manager-3", role: "manager" as const, nodeId: "m3" };
+    const nodeCalls = (calls: string[]) => calls.filter((c) => c.startsWith("node "));
+
+    it("demotes a manager before removing its entry", () => {
+        const r = run(scripts.renderRemoveMember(args), { state: "active", env: { FAKE_NODEID: "m2" } });
+        assert.equal(r.status, 0, r.stderr);
+        const calls = nodeCalls(r.calls).filter((c) => !c.startsWith("node inspect"));
+        assert.deepEqual(calls, ["node demote m3", "node rm --force m3"]);
+    });
+
+    it("never demotes the manager it runs on", () => {
+        const r = run(scripts.renderRemoveMember({ ...args, host: "manager-2", nodeId: "m2" }), { state: "active", env: { FAKE_NODEID: "m2" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(nodeCalls(r.calls).filter((c) => !c.startsWith("node inspect")), []);
+        assert.match(r.stderr, /manager-2 runs this step itself/);
     });
 });
 
