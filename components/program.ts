@@ -3,13 +3,21 @@
  * and ready. `index.ts` runs it under `pulumi up`; scripts/stack.ts and the tests run it inline through the
  * Automation API.
  */
-import { loadConfig } from "./config";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, loadConfig } from "./config";
 import { createHardware } from "./hardware";
 import { SwarmCluster } from "./swarm/cluster";
 
 export async function swarmkitProgram() {
     // Validates everything first: bad config fails here, before any resource is declared.
-    const config = loadConfig();
+    let config: ReturnType<typeof loadConfig>;
+    try {
+        config = loadConfig();
+    } catch (err) {
+        // A RunError is reported as the message alone, without a stack trace.
+        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
     const hardware = await createHardware(config);
     const swarm = new SwarmCluster("swarm", {
         hosts: hardware.hosts,

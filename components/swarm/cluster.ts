@@ -101,15 +101,31 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const operatorConnection = pulumi.unsecret(operatorIndex).apply((i) => managerConnections[i]);
         const operatorName = operatorOf((m) => m.name);
 
+        // Rotation runs when tokenRotation changes, and only then: a change of operator updates the step with a
+        // no-op instead of rotating again.
+        const rotation = args.tokenRotation ?? 0;
+        const rotate =
+            rotation > 0
+                ? remote(
+                      `${name}-rotate-tokens`,
+                      {
+                          connection: operatorConnection,
+                          create: operatorName.apply((host) => scripts.renderRotateTokens({ host })),
+                          update: "true",
+                          triggers: [clusterId, rotation],
+                      },
+                      { dependsOn: [init] },
+                  )
+                : undefined;
         const tokensCommand = remote(
             `${name}-tokens`,
             {
                 connection: operatorConnection,
-                create: operatorName.apply((host) => scripts.renderTokens({ host, rotate: (args.tokenRotation ?? 0) > 0 })),
-                triggers: [clusterId, args.autolock, args.tokenRotation ?? 0],
+                create: operatorName.apply((host) => scripts.renderTokens({ host })),
+                triggers: [clusterId, args.autolock, rotation],
                 logging: "none",
             },
-            { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: [init] },
+            { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: rotate ? [init, rotate] : [init] },
         );
         // Secret explicitly as well: additionalSecretOutputs is applied by the engine, not by every code path.
         const tokens = pulumi.secret(tokensCommand.stdout).apply((out) => JSON.parse(out) as Tokens);

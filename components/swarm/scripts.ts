@@ -88,19 +88,24 @@ export function renderInit(args: InitArgs): string {
 
 export interface TokensArgs {
     host: string;
-    /** Rotate both join tokens before reading them. */
-    rotate: boolean;
 }
 
 /** Prints the join tokens and the unlock key as JSON. Its stdout must be a secret and its logging off. */
 export function renderTokens(args: TokensArgs): string {
-    const read = args.rotate ? "docker swarm join-token --rotate -q" : "docker swarm join-token -q";
     return script({ host: args.host, step: "tokens" }, [
-        `worker=$(${read} worker) || fail "cannot read the worker join token"`,
-        `manager=$(${read} manager) || fail "cannot read the manager join token"`,
+        'worker=$(docker swarm join-token -q worker) || fail "cannot read the worker join token"',
+        'manager=$(docker swarm join-token -q manager) || fail "cannot read the manager join token"',
         // Empty when autolock is off: unlock-key then fails with "no unlock key is set".
         "unlock=$(docker swarm unlock-key -q 2>/dev/null || true)",
         `printf '{"worker":"%s","manager":"%s","unlockKey":"%s"}\\n' "$worker" "$manager" "$unlock"`,
+    ]);
+}
+
+/** Rotates both join tokens (old ones stop working; joined nodes are not affected). Prints nothing. */
+export function renderRotateTokens(args: TokensArgs): string {
+    return script({ host: args.host, step: "rotate tokens" }, [
+        'docker swarm join-token --rotate -q worker >/dev/null || fail "cannot rotate the worker join token"',
+        'docker swarm join-token --rotate -q manager >/dev/null || fail "cannot rotate the manager join token"',
     ]);
 }
 

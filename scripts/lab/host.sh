@@ -38,6 +38,9 @@ up() {
 
     ip netns add "$ns"
     local veth="${lab}-h${octet}"
+    # A host destroyed a moment ago may still hold its veth while its last processes exit.
+    if ip link show "$veth" >/dev/null 2>&1; then ip link del "$veth" 2>/dev/null || true; fi
+    echo "$veth" >"$dir/veth"
     ip link add "$veth" type veth peer name eth0 netns "$ns"
     ip link set "$veth" master "${lab}-br" up
     ip -n "$ns" link set lo up
@@ -140,6 +143,13 @@ down_quietly() {
         fi
     fi
     if [ -e "/run/netns/$ns" ]; then ip netns del "$ns"; fi
+    # The veth goes with the namespace once its last process has exited; wait for that, so that `down` is done
+    # when it returns and the same host can be made again at once.
+    if [ -f "$dir/veth" ]; then
+        local veth i; veth=$(cat "$dir/veth")
+        for i in $(seq 1 100); do ip link show "$veth" >/dev/null 2>&1 || break; sleep 0.05; done
+        if ip link show "$veth" >/dev/null 2>&1; then ip link del "$veth" 2>/dev/null || true; fi
+    fi
     # cgroup v1 has one tree per controller, v2 one tree: remove the host's cgroup-parent everywhere, deepest first.
     find /sys/fs/cgroup -depth -type d -name "$cgroup" 2>/dev/null | while read -r top; do
         find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true

@@ -50,6 +50,8 @@ function greet(address: string, port: number): Promise<string> {
 
 describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 }, () => {
     const lab = new LabStack(`e2e-${process.pid}`, { lab: LAB, subnet: SUBNET, managers: 3, workers: 2, publishedPorts: [PORT] });
+    /** Every secret the run has seen, for the final audit of state, log and project files. */
+    const seenSecrets = new Set<string>();
     const nodes = async (): Promise<NodeRow[]> =>
         (await lab.ssh(MANAGER_1, "docker node ls --format '{{json .}}'"))
             .trim()
@@ -93,6 +95,7 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         const log = lab.log.join("");
         const privateKey = readFileSync(lab.keyPath, "utf8").split("\n")[1];
         for (const secret of [out.workerJoinToken.value, out.managerJoinToken.value, out.unlockKey.value, privateKey]) {
+            seenSecrets.add(secret);
             assert.ok(!state.includes(secret), "no secret in plaintext in the state file");
             assert.ok(!log.includes(secret), "no secret in Pulumi's output");
         }
@@ -200,7 +203,9 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         const rows = await nodes();
         const names = rows.map((r) => r.Hostname).sort();
         assert.deepEqual(names, ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"], "no duplicate or ghost entries");
-        assert.ok(rows.every((r) => r.Status === "Ready"));
+        let last: NodeRow[] = rows;
+        const ready = await eventually(30, async () => (last = await nodes()).every((r) => r.Status === "Ready"));
+        assert.ok(ready, `every node Ready: ${JSON.stringify(last)}`);
     });
 
     it("a lost leader: with manager-1's dockerd stopped, the next up works through a surviving manager", async () => {
@@ -220,6 +225,59 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.ok(await eventually(60, async () => (await nodes()).every((n) => n.Status === "Ready")));
         await lab.up();
         assert.equal((await lab.outputs()).leaderAddress.value, MANAGER_1, "back to the first manager once it is healthy");
+    });
+
+    it("rotates both join tokens on request and exports the new ones", async () => {
+        const before = await lab.outputs();
+        await lab.set("tokenRotation", "1");
+        await lab.up();
+        const after = await lab.outputs();
+        assert.notEqual(after.workerJoinToken.value, before.workerJoinToken.value);
+        assert.notEqual(after.managerJoinToken.value, before.managerJoinToken.value);
+        assert.equal(after.workerJoinToken.secret, true);
+        const live = (await lab.ssh(MANAGER_1, "docker swarm join-token -q worker")).trim();
+        assert.equal(after.workerJoinToken.value, live, "the exported token is the swarm's current one");
+        for (const t of [after.workerJoinToken.value, after.managerJoinToken.value]) seenSecrets.add(t);
+        assert.ok((await nodes()).every((n) => n.Status === "Ready"), "rotation leaves joined nodes alone");
+    });
+
+    it("a replaced host (new machine, same name) rejoins and its old node entry goes", async () => {
+        const oldId = (await lab.ssh(MANAGER_1, "docker node ls -q --filter name=worker-1")).trim();
+        const urn = (await lab.stack.exportStack()).deployment.resources.find((r: { urn: string }) => r.urn.endsWith("::lab-worker-1")).urn;
+        await lab.stack.up({ replace: [urn], color: "never", onOutput: (o) => lab.log.push(o) });
+        const rows = await nodes();
+        assert.equal(rows.filter((r) => r.Hostname === "worker-1").length, 1, "one worker-1 entry");
+        const newId = (await lab.ssh(MANAGER_1, "docker node ls -q --filter name=worker-1")).trim();
+        assert.notEqual(newId, oldId);
+        assert.ok(rows.every((r) => r.Status === "Ready"));
+    });
+
+    it("bad config fails before any change, naming the key", async () => {
+        const before = (await lab.stack.exportStack()).deployment.resources.length;
+        await lab.set("managers", "4");
+        // The way an operator runs it (npm run up runs this): the error is the message, and the exit code says so.
+        const r = spawnSync("node", ["--import", "tsx", "scripts/stack.ts", "up", lab.name], { cwd: ROOT, encoding: "utf8" });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stdout + r.stderr, /swarmkit:managers = "4" is not allowed: use 1, 3, 5 or 7/);
+        assert.equal((await lab.stack.exportStack()).deployment.resources.length, before);
+        assert.equal((await nodes()).filter((n) => n.ManagerStatus !== "").length, 3);
+        await lab.set("managers", "3");
+    });
+
+    it("after up, scale and rotation no secret is in plaintext in the state, the engine's log or any project file", () => {
+        const state = lab.stateFile();
+        const log = lab.log.join("");
+        const files = spawnSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+        const extra = [join(".pulumi", "state"), "stacks"].flatMap((d) =>
+            spawnSync("find", [join(ROOT, d), "-type", "f"], { encoding: "utf8" }).stdout.split("\n").filter(Boolean),
+        );
+        const contents = [...files.map((f) => join(ROOT, f)), ...extra].filter((f) => existsSync(f)).map((f) => [f, readFileSync(f, "latin1")] as const);
+        assert.ok(seenSecrets.size >= 6, `secrets collected: ${seenSecrets.size}`);
+        for (const secret of seenSecrets) {
+            assert.ok(!state.includes(secret), "state file");
+            assert.ok(!log.includes(secret), "engine log");
+            for (const [file, text] of contents) assert.ok(!text.includes(secret), `plaintext secret in ${file}`);
+        }
     });
 
     it("pulumi destroy leaves nothing behind", async () => {

@@ -6,7 +6,7 @@ import { ESP_PROTOCOL_NUMBER, portTable } from "../../components/ports";
 import { CLOUD_FIREWALL_PROTOCOLS, expressibleRows, inboundRules } from "../../components/hardware/digitalocean/firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "../../components/hardware/digitalocean/loadBalancerRules";
 import { clusterTagName, dropletName, roleTagName, slug } from "../../components/hardware/digitalocean/naming";
-import { renderReadyCheck } from "../../components/hardware/digitalocean/readiness";
+import { renderReadyCheck } from "../../components/hardware/readiness";
 import { isDockerImage } from "../../components/hardware/digitalocean/userData";
 import type { DigitalOceanSettings } from "../../components/config";
 
@@ -93,7 +93,7 @@ describe("DigitalOcean naming and images", () => {
 });
 
 describe("readiness check", () => {
-    const script = renderReadyCheck("manager-1");
+    const script = renderReadyCheck("manager-1", { replaceUfw: true });
     it("waits for cloud-init, accepts its 'recoverable errors' exit code, times out", () => {
         assert.ok(script.includes("timeout 900 cloud-init status --wait"));
         assert.ok(script.includes('[ "$rc" = 0 ] || [ "$rc" = 2 ]'));

@@ -215,8 +215,14 @@ describe("SwarmCluster with 5 managers", () => {
 
     it("passes autolock=false and rotates tokens when asked", () => {
         assert.match(String(byName("c5-init-manager-1").inputs.create), /docker swarm init --autolock=false /);
-        assert.match(String(byName("c5-tokens").inputs.create), /docker swarm join-token --rotate -q worker/);
+        assert.match(String(byName("c5-rotate-tokens").inputs.create), /docker swarm join-token --rotate -q worker >\/dev\/null/);
+        assert.match(String(byName("c5-rotate-tokens").inputs.create), /docker swarm join-token --rotate -q manager >\/dev\/null/);
+        assert.deepEqual(byName("c5-rotate-tokens").inputs.triggers, ["cluster-1", 2]);
+        assert.equal(byName("c5-rotate-tokens").inputs.update, "true", "a changed operator does not rotate again");
+        assert.doesNotMatch(String(byName("c5-tokens").inputs.create), /--rotate/);
         assert.deepEqual(byName("c5-tokens").inputs.triggers, ["cluster-1", false, 2]);
+        assert.deepEqual(dependencies.get("c5-tokens"), ["c5-init-manager-1", "c5-rotate-tokens"]);
+        assert.ok(!commandsOf("c3").some((r) => r.name === "c3-rotate-tokens"), "no rotation step without tokenRotation");
     });
 });
 

@@ -154,14 +154,16 @@ describe("remove a member", () => {
 
 describe("tokens and leave", () => {
     it("prints both join tokens and the unlock key as JSON", () => {
-        const r = run(scripts.renderTokens({ host: "manager-1", rotate: false }), { state: "active" });
+        const r = run(scripts.renderTokens({ host: "manager-1" }), { state: "active" });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(JSON.parse(r.stdout), { worker: "SWMTKN-1-worker", manager: "SWMTKN-1-manager", unlockKey: "SWMKEY-1-unlock" });
     });
 
     it("rotates when asked", () => {
-        const r = run(scripts.renderTokens({ host: "manager-1", rotate: true }), { state: "active" });
-        assert.ok(swarmCalls(r.calls).includes("swarm join-token --rotate -q worker"));
+        const r = run(scripts.renderRotateTokens({ host: "manager-1" }), { state: "active" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(swarmCalls(r.calls), ["swarm join-token --rotate -q worker", "swarm join-token --rotate -q manager"]);
+        assert.equal(r.stdout, "", "prints no token");
     });
 
     it("leave is a no-op on a node outside any swarm", () => {

@@ -11,7 +11,7 @@ import { renderCloudInit } from "../cloudInit";
 import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
 import { Network } from "./network";
 import { Placement } from "./placement";
-import { renderReadyCheck } from "./readiness";
+import { renderReadyCheck } from "../readiness";
 import { awsTags } from "./tags";
 
 /**

@@ -15,7 +15,7 @@ import { Hardware, HardwareArgs } from "../types";
 import { inboundRules, outboundRules } from "./firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
 import { clusterTagName, dropletName, roleTagName } from "./naming";
-import { renderReadyCheck } from "./readiness";
+import { renderReadyCheck } from "../readiness";
 import { dropletUserData } from "./userData";
 
 export interface DigitalOceanHostsArgs extends HardwareArgs {}
@@ -137,7 +137,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 `${name}-${hostName}-ready`,
                 {
                     connection,
-                    create: renderReadyCheck(hostName),
+                    create: renderReadyCheck(hostName, { replaceUfw: true }),
                     triggers: [droplet.id],
                     addPreviousOutputInEnv: false,
                 },

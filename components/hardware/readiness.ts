@@ -1,20 +1,36 @@
 /**
- * The script a droplet has to pass before the swarm bootstrap may use it. DigitalOcean lets SSH in long before
- * cloud-init has installed Docker and the host firewall; this waits for both and checks them. Pure.
+ * The check a cloud VM has to pass before the swarm bootstrap may use it. Clouds let SSH in while cloud-init is
+ * still installing Docker and the host firewall; this waits for cloud-init and checks what it left. Pure.
  */
-import { DOCKER_API_PORTS } from "../../ports";
-import { shellQuote } from "../../swarm/scripts";
+import { DOCKER_API_PORTS } from "../ports";
+import { shellQuote } from "../swarm/scripts";
 
-/** Seconds cloud-init gets to finish (package update and the Docker install). */
+/** Seconds cloud-init gets to finish (package update, the Docker install). */
 export const CLOUD_INIT_TIMEOUT = 900;
-
 /** The unit cloud-init installs for the host firewall (components/hardware/cloudInit.ts). */
 export const HOST_FIREWALL_UNIT = "swarmkit-firewall.service";
 /** The host firewall's own INPUT chain (components/firewall/hostFirewall.ts). */
 export const HOST_FIREWALL_CHAIN = "SWARMKIT-INPUT";
 
-export function renderReadyCheck(hostName: string): string {
+export interface ReadyCheckOptions {
+    /**
+     * Turn ufw off and run the host firewall again. DigitalOcean's docker-* images enable ufw with SSH from
+     * anywhere and 2375/2376 open; ufw's chains come after the kit's and would let that through.
+     */
+    replaceUfw?: boolean;
+}
+
+export function renderReadyCheck(hostName: string, options: ReadyCheckOptions = {}): string {
     const listeners = DOCKER_API_PORTS.map((port) => `sport = :${port}`).join(" or ");
+    const firewall = options.replaceUfw
+        ? [
+              "if command -v ufw >/dev/null 2>&1 && as_root ufw status 2>/dev/null | grep -q '^Status: active'; then",
+              '  as_root ufw --force disable >/dev/null || fail "could not disable ufw"',
+              "fi",
+              // Disabling ufw resets the INPUT policy; the host firewall is idempotent, so it simply runs again.
+              `as_root systemctl restart ${HOST_FIREWALL_UNIT} || fail "the host firewall (${HOST_FIREWALL_UNIT}) did not run"`,
+          ]
+        : [`as_root systemctl is-enabled --quiet ${HOST_FIREWALL_UNIT} || fail "the host firewall (${HOST_FIREWALL_UNIT}) is not enabled for the next boots"`];
     return [
         "#!/bin/sh",
         "set -u",
@@ -25,13 +41,9 @@ export function renderReadyCheck(hostName: string): string {
         `rc=0; timeout ${CLOUD_INIT_TIMEOUT} cloud-init status --wait >/dev/null 2>&1 || rc=$?`,
         `[ "$rc" != 124 ] || fail "cloud-init did not finish within ${CLOUD_INIT_TIMEOUT} s"`,
         `[ "$rc" = 0 ] || [ "$rc" = 2 ] || fail "cloud-init failed (exit $rc): $(cloud-init status --long 2>&1 | tail -n 3 | tr '\\n' ' ')"`,
-        // DigitalOcean's docker-* images enable ufw with SSH from anywhere and 2375/2376 open. ufw's chains come
-        // after the kit's, so they would let that through: the kit's host firewall has to be the only one.
-        "if command -v ufw >/dev/null 2>&1 && as_root ufw status 2>/dev/null | grep -q '^Status: active'; then",
-        '  as_root ufw --force disable >/dev/null || fail "could not disable ufw"',
-        "fi",
-        // Run the host firewall again: disabling ufw resets the INPUT policy, and it is idempotent.
-        `as_root systemctl restart ${HOST_FIREWALL_UNIT} || fail "the host firewall (${HOST_FIREWALL_UNIT}) did not run"`,
+        // The swarm names its nodes after their hostnames.
+        `[ "$(hostname)" = "$swarmkit_host" ] || fail "hostname is $(hostname), not $swarmkit_host"`,
+        ...firewall,
         `as_root iptables -w -C INPUT -j ${HOST_FIREWALL_CHAIN} 2>/dev/null || fail "the host firewall is not hooked into INPUT"`,
         `[ "$(as_root iptables -w -S INPUT | head -n 1)" = "-P INPUT DROP" ] || fail "the INPUT policy is not DROP"`,
         "command -v docker >/dev/null 2>&1 || fail 'docker is not installed'",
