@@ -5,7 +5,7 @@
 #   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (a script)
 #   host.sh down LAB HOST
 #   host.sh status LAB HOST
-#   host.sh restart-docker|stop-docker|start-docker LAB HOST
+#   host.sh restart-docker|stop-docker|start-docker|stop-sshd|start-sshd LAB HOST
 # Prints the machine id (new for every new machine) on up. Idempotent: up on a running host prints its id.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -101,7 +101,7 @@ JSON
     echo "$pid" >"$dir/pid"
 
     start_docker
-    in_host /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd.log" </dev/null || die "sshd did not start: $(cat "$dir/sshd.log")"
+    start_sshd
     cat "$dir/machine-id"
 }
 
@@ -117,6 +117,19 @@ stop_docker() {
     in_host kill -TERM "$pid"
     for i in $(seq 1 300); do in_host kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
     die "dockerd did not stop"
+}
+
+# Stops and starts the host's sshd (a machine that cannot be reached over SSH), by the PID it wrote inside the host.
+stop_sshd() {
+    alive || die "not running"
+    local pid
+    pid=$(in_host cat /run/sshd.pid 2>/dev/null) || die "sshd is not running"
+    in_host kill -TERM "$pid"
+}
+
+start_sshd() {
+    alive || die "not running"
+    in_host /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd.log" </dev/null || die "sshd did not start"
 }
 
 wait_docker() {
@@ -167,6 +180,8 @@ down)
 status) if alive; then echo running; else echo absent; fi ;;
 restart-docker) restart_docker ;;
 stop-docker) stop_docker ;;
+stop-sshd) stop_sshd ;;
+start-sshd) start_sshd ;;
 start-docker) alive || die "not running"; start_docker; wait_docker ;;
 *) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | down LAB HOST | status LAB HOST" ;;
 esac

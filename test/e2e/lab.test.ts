@@ -50,6 +50,8 @@ function greet(address: string, port: number): Promise<string> {
 
 describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 }, () => {
     const lab = new LabStack(`e2e-${process.pid}`, { lab: LAB, subnet: SUBNET, managers: 3, workers: 2, publishedPorts: [PORT] });
+    /** Acts on a lab host from outside, as a failing machine would (scripts/lab/host.sh). */
+    const host = (action: string, name: string) => spawnSync("bash", [join(ROOT, "scripts/lab/host.sh"), action, LAB, name], { encoding: "utf8" });
     /** Every secret the run has seen, for the final audit of state, log and project files. */
     const seenSecrets = new Set<string>();
     const nodes = async (): Promise<NodeRow[]> =>
@@ -209,7 +211,6 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
     });
 
     it("a lost leader: with manager-1's dockerd stopped, the next up works through a surviving manager", async () => {
-        const host = (action: string, name: string) => spawnSync("bash", [join(ROOT, "scripts/lab/host.sh"), action, LAB, name], { encoding: "utf8" });
         assert.equal(host("stop-docker", "manager-1").status, 0);
         await lab.set("workers", "3");
         const result = await lab.up();
@@ -239,6 +240,24 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.equal(after.workerJoinToken.value, live, "the exported token is the swarm's current one");
         for (const t of [after.workerJoinToken.value, after.managerJoinToken.value]) seenSecrets.add(t);
         assert.ok((await nodes()).every((n) => n.Status === "Ready"), "rotation leaves joined nodes alone");
+    });
+
+    it("a host unreachable over SSH: the error names the host's step and address; once SSH is back a re-run converges", async () => {
+        assert.equal(host("stop-sshd", "worker-1").status, 0);
+        await lab.set("tokenRotation", "2");
+        await assert.rejects(lab.up(), (err: Error) => {
+            assert.match(err.message, /swarm-join-worker-1/);
+            assert.match(err.message, /ssh root@10\.79\.0\.101:22: gave up after \d+ attempts/);
+            return true;
+        });
+        assert.equal(host("start-sshd", "worker-1").status, 0);
+        const result = await lab.up();
+        assert.equal(result.summary.result, "succeeded");
+        const rows = await nodes();
+        assert.equal(rows.filter((r) => r.Hostname === "worker-1").length, 1);
+        assert.ok(rows.every((r) => r.Status === "Ready"));
+        const out = await lab.outputs();
+        for (const t of [out.workerJoinToken.value, out.managerJoinToken.value]) seenSecrets.add(t);
     });
 
     it("a replaced host (new machine, same name) rejoins and its old node entry goes", async () => {
