@@ -21,6 +21,8 @@ export interface StepContext {
 export const DOCKER_READY_TIMEOUT = 180;
 /** Seconds to wait for a promoted manager to be reachable, or a node to be ready. */
 export const NODE_READY_TIMEOUT = 120;
+/** Polls per second while waiting on the swarm: promotions take about a second, so a whole-second poll wastes half. */
+const POLLS_PER_SECOND = 5;
 
 /** Single-quotes a value for the shell. */
 export function shellQuote(value: string): string {
@@ -210,8 +212,8 @@ export function renderMember(args: MemberArgs): string {
             "i=0",
             `until [ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' "$id")" = reachable ]; do`,
             "  i=$((i + 1))",
-            `  [ "$i" -lt ${NODE_READY_TIMEOUT} ] || fail "${args.host} is not a reachable manager after ${NODE_READY_TIMEOUT} s"`,
-            "  sleep 1",
+            `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not a reachable manager after ${NODE_READY_TIMEOUT} s"`,
+            `  sleep ${1 / POLLS_PER_SECOND}`,
             "done",
         );
     } else {
@@ -222,8 +224,8 @@ export function renderMember(args: MemberArgs): string {
             "i=0",
             `until [ "$(docker node inspect --format '{{.Status.State}}' "$id")" = ready ]; do`,
             "  i=$((i + 1))",
-            `  [ "$i" -lt ${NODE_READY_TIMEOUT} ] || fail "${args.host} is not ready after ${NODE_READY_TIMEOUT} s"`,
-            "  sleep 1",
+            `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not ready after ${NODE_READY_TIMEOUT} s"`,
+            `  sleep ${1 / POLLS_PER_SECOND}`,
             "done",
         );
     }
@@ -253,7 +255,7 @@ export function renderRemoveMember(args: MemberArgs): string {
         `  docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
         "  i=0",
         `  while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$id" | grep -q manager; do`,
-        "    i=$((i + 1)); [ \"$i\" -lt 60 ] || break; sleep 1",
+        `    i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${1 / POLLS_PER_SECOND}`,
         "  done",
         "fi",
         `docker node rm --force "$id" >/dev/null || fail "docker node rm ${args.host} failed"`,
