@@ -115,22 +115,6 @@ function median(xs: number[] | undefined): number | undefined {
     return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/**
- * Workaround for a race in scripts/lab/host.sh (not the bench's file): `host.sh up` first runs down_quietly,
- * whose `rmdir .lab/LAB` can remove the lab dir between another parallel `host.sh up`'s `mkdir -p` steps
- * ("mkdir: cannot create directory '.lab/LAB'"), seen at 5+20. A marker file keeps the dir non-empty during a
- * run; it changes no timing. Removed again before the leftover check.
- */
-function holdLabDir(lab: string): () => void {
-    const marker = join(ROOT, ".lab", lab, ".bench-hold");
-    mkdirSync(join(ROOT, ".lab", lab), { recursive: true });
-    writeFileSync(marker, "");
-    return () => {
-        rmSync(marker, { force: true });
-        spawnSync("rmdir", [join(ROOT, ".lab", lab)]);
-    };
-}
-
 /** The kernel removes a deleted namespace's veth pair asynchronously: give leftovers a few seconds to go. */
 async function assertLabClean(lab: string) {
     let left = labLeftovers(lab);
@@ -153,7 +137,6 @@ async function checkNodes(stack: LabStack, expected: number) {
 async function benchKit(size: Size, run: number) {
     const name = `bench-${size.managers}-${size.workers}-r${run}`;
     const stack = new LabStack(name, { ...KIT_LAB, managers: size.managers, workers: size.workers, publishedPorts: [] });
-    const release = holdLabDir(KIT_LAB.lab);
     try {
         await stack.create();
         note(`kit ${size.label} run ${run}: up`);
@@ -179,7 +162,6 @@ async function benchKit(size: Size, run: number) {
     } finally {
         const problems = await stack.teardown();
         if (problems.length) note(`teardown of ${name}: ${problems.join("; ")}`);
-        release();
     }
     await assertLabClean(KIT_LAB.lab);
 }
@@ -187,7 +169,6 @@ async function benchKit(size: Size, run: number) {
 /** b: the same swarm by bench/raw-swarm.sh (which tears its lab down itself, also on failure). */
 async function benchRaw(size: Size, run: number) {
     const keyDir = mkdtempSync(join(tmpdir(), "swarmkit-bench-key-"));
-    const release = holdLabDir(RAW_LAB.lab);
     try {
         const key = join(keyDir, "id_ed25519");
         spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "swarmkit-bench", "-f", key]);
@@ -203,7 +184,6 @@ async function benchRaw(size: Size, run: number) {
         // raw-swarm.sh's trap tears its lab down; this catches a run killed before the trap.
         spawnSync("bash", ["-c", `for h in ${ROOT}/.lab/${RAW_LAB.lab}/*; do [ -d "$h" ] && bash scripts/lab/host.sh down ${RAW_LAB.lab} "$(basename "$h")"; done; bash scripts/lab/network.sh down ${RAW_LAB.lab}`], { cwd: ROOT });
         rmSync(keyDir, { recursive: true, force: true });
-        release();
     }
     await assertLabClean(RAW_LAB.lab);
 }
