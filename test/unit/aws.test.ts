@@ -22,7 +22,7 @@ import {
 } from "./mocks";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSwarmkitUnitTestsOnly swarmkit-unit";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake-key-for-unit-tests\n-----END OPENSSH PRIVATE KEY-----\n";
+const PRIVATE_KEY = "-----BEGIN FAKE TEST KEY-----\nfake-key-for-unit-tests\n-----END FAKE TEST KEY-----\n";
 const ZONES = ["eu-west-1a", "eu-west-1b", "eu-west-1c"];
 const AMI = "ami-0123456789abcdef0";
 const EXISTING_VPC = "vpc-0existing";

@@ -25,7 +25,7 @@ const ROOT = path.join(__dirname, "..", "..");
 const ADMIN = "198.51.100.0/24";
 const VPC = "10.43.0.0/20";
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKeyNotARealOne swarmkit@unit";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
+const PRIVATE_KEY = "-----BEGIN FAKE TEST KEY-----\nnot-a-real-key\n-----END FAKE TEST KEY-----";
 const LB_IP = "192.0.2.250";
 const TAG = "swarmkit-unit"; // the mocks run stack "unit"
 

@@ -16,7 +16,7 @@ import { CLOUD_INIT_ENV, NODES_CIDR_PLACEHOLDER } from "../../components/hardwar
 import type { KvmHosts as KvmHostsType } from "../../components/hardware/kvm";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKeyNotARealOne swarmkit@unit";
-const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
+const PRIVATE_KEY = "-----BEGIN FAKE TEST KEY-----\nnot-a-real-key\n-----END FAKE TEST KEY-----";
 
 function configOf(values: Record<string, string> = {}): SwarmkitConfig {
     const all: Record<string, string> = {
