@@ -2,6 +2,7 @@
  * What the two local VM targets (Multipass and KVM/libvirt) share: the VM's name, its cloud-init, the shell
  * helpers of their create scripts and the parsing of the one JSON line those scripts print.
  */
+import { shellQuote } from "../../swarm/scripts";
 import { renderCloudInit } from "../cloudInit";
 
 /** Stands in the cloud-init for the VM network's range when it is not configured: the create script fills it in. */
@@ -15,9 +16,9 @@ export function vmName(stack: string, host: string): string {
     return `${stack}-${host}`;
 }
 
-/** A single-quoted POSIX shell word. */
+/** A single-quoted POSIX shell word (numbers too). */
 export function shq(value: string | number): string {
-    return `'${String(value).replace(/'/g, `'\\''`)}'`;
+    return shellQuote(String(value));
 }
 
 export interface LocalVmUserDataArgs {
@@ -55,6 +56,17 @@ export const SHELL_HELPERS = [
     "write_user_data() {",
     `    [ -n "\${${CLOUD_INIT_ENV}:-}" ] || die "${CLOUD_INIT_ENV} is empty"`,
     `    printf '%s' "$${CLOUD_INIT_ENV}" | sed "s#${NODES_CIDR_PLACEHOLDER}#$nodes_cidr#g" >"$1"`,
+    "}",
+    // Polls the caller's probe_address (prints the VM's IPv4, or nothing yet) every 2 s, $1 times.
+    "wait_address() {",
+    '    address=""',
+    "    i=0",
+    '    while [ "$i" -lt "$1" ]; do',
+    '        address=$(probe_address) || address=""',
+    '        [ -n "$address" ] && return 0',
+    "        i=$((i + 1)); sleep 2",
+    "    done",
+    '    die "no IPv4 address after $(($1 * 2)) s: see $2"',
     "}",
     "check_address() {",
     "    node -e '",
