@@ -49,6 +49,9 @@ function prelude(ctx: StepContext): string {
         "  done",
         "}",
         "swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }",
+        // Node updates use optimistic concurrency: one racing the node's own first updates after a join fails with
+        // "update out of sequence" and succeeds when tried again.
+        'retry() { n=0; until "$@"; do n=$((n + 1)); [ "$n" -lt 10 ] || return 1; sleep 0.5; done; }',
         "wait_docker",
     ].join("\n");
 }
@@ -207,7 +210,7 @@ export function renderMember(args: MemberArgs): string {
     if (args.role === "manager") {
         body.push(
             `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" != manager ]; then`,
-            `  docker node promote "$id" >/dev/null || fail "docker node promote ${args.host} failed"`,
+            `  retry docker node promote "$id" >/dev/null || fail "docker node promote ${args.host} failed"`,
             "fi",
             "i=0",
             `until [ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' "$id")" = reachable ]; do`,
@@ -219,7 +222,7 @@ export function renderMember(args: MemberArgs): string {
     } else {
         body.push(
             `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" = manager ]; then`,
-            `  docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
+            `  retry docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
             "fi",
             "i=0",
             `until [ "$(docker node inspect --format '{{.Status.State}}' "$id")" = ready ]; do`,
@@ -252,7 +255,7 @@ export function renderRemoveMember(args: MemberArgs): string {
         // it goes last, when the whole swarm is destroyed, by leaving.
         `if [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$id" ]; then log "${args.host} runs this step itself: it leaves with its own leave step"; exit 0; fi`,
         `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" = manager ]; then`,
-        `  docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
+        `  retry docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
         "  i=0",
         `  while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$id" | grep -q manager; do`,
         `    i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${1 / POLLS_PER_SECOND}`,
@@ -274,7 +277,7 @@ export function renderAvailability(args: AvailabilityArgs): string {
         ...args.nodes.map(
             (n) =>
                 `[ "$(docker node inspect --format '{{.Spec.Availability}}' ${shellQuote(n.nodeId)})" = ${n.availability} ] || ` +
-                `docker node update --availability ${n.availability} ${shellQuote(n.nodeId)} >/dev/null || fail "cannot set ${n.name} to ${n.availability}"`,
+                `retry docker node update --availability ${n.availability} ${shellQuote(n.nodeId)} >/dev/null || fail "cannot set ${n.name} to ${n.availability}"`,
         ),
     ]);
 }

@@ -34,7 +34,11 @@ case "$1 $2" in
   "swarm update") exit 0 ;;
   "swarm join-token") for a; do last=$a; done; echo "SWMTKN-1-$last"; exit 0 ;;
   "swarm unlock-key") echo SWMKEY-1-unlock; exit 0 ;;
-  "node inspect") case "$*" in *Spec.Role*) echo "\${FAKE_ROLE:-manager}" ;; esac; exit 0 ;;
+  "node inspect") case "$*" in *Spec.Role*) echo "\${FAKE_ROLE:-manager}" ;; *Reachability*) echo reachable ;; *Hostname*) echo host ;; esac; exit 0 ;;
+  "node promote")
+    n=$(cat "$FAKE_DIR/promotes" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/promotes"
+    [ "$n" -gt "\${FAKE_PROMOTE_FAILS:-0}" ] || { echo "Error response from daemon: update out of sequence" >&2; exit 1; }
+    exit 0 ;;
 esac
 exit 0
 `;
@@ -142,6 +146,13 @@ describe("remove a member", () => {
         assert.equal(r.status, 0, r.stderr);
         const calls = nodeCalls(r.calls).filter((c) => !c.startsWith("node inspect"));
         assert.deepEqual(calls, ["node demote m3", "node rm --force m3"]);
+    });
+
+    it("retries a promotion that races the new node's own first update", () => {
+        const script = scripts.renderMember({ leader: "manager-1", host: "manager-2", role: "manager", nodeId: "m2" });
+        const r = run(script, { state: "active", env: { FAKE_ROLE: "worker", FAKE_PROMOTE_FAILS: "2" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.calls.filter((c) => c === "node promote m2").length, 3);
     });
 
     it("never demotes the manager it runs on", () => {
