@@ -57,6 +57,19 @@ export const SHELL_HELPERS = [
     `    [ -n "\${${CLOUD_INIT_ENV}:-}" ] || die "${CLOUD_INIT_ENV} is empty"`,
     `    printf '%s' "$${CLOUD_INIT_ENV}" | sed "s#${NODES_CIDR_PLACEHOLDER}#$nodes_cidr#g" >"$1"`,
     "}",
+    // Runs the launcher ($3...) with its output kept aside and fd 3 (the script's real stdout) closed, so that what
+    // it leaves running cannot hold the create step open. On failure: its output, the caller's cleanup
+    // (on_launch_failure, if defined), then the KVM hint ($2) when the output points at virtualization.
+    "launch_vm() {",
+    '    what=$1; hint=$2; shift 2',
+    '    if ! "$@" >"$user_data.log" 2>&1 3>&-; then',
+    '        cat "$user_data.log"',
+    "        if command -v on_launch_failure >/dev/null 2>&1; then on_launch_failure; fi",
+    `        if grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die "$hint"; fi`,
+    '        die "$what failed (its output is above)"',
+    "    fi",
+    '    cat "$user_data.log"',
+    "}",
     // Polls the caller's probe_address (prints the VM's IPv4, or nothing yet) every 2 s, $1 times.
     "wait_address() {",
     '    address=""',
