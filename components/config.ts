@@ -11,6 +11,9 @@ export type ProviderName = (typeof PROVIDERS)[number];
 
 export const MANAGER_COUNTS = [1, 3, 5, 7] as const;
 
+/** Lab workers take .101-.250 of the lab's /24. */
+export const LAB_MAX_WORKERS = 150;
+
 export interface AwsSettings {
     region: string;
     instanceType: { manager: string; worker: string };
@@ -249,6 +252,9 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
               }
             : undefined;
     if (lab && !/\/24$/.test(lab.subnet)) r.problems.push(`${key("labSubnet")} = ${JSON.stringify(lab.subnet)} is not allowed: the lab takes a /24`);
+    if (lab && workers > LAB_MAX_WORKERS) {
+        r.problems.push(`${key("workers")} = "${workers}" is not allowed on lab hosts: at most ${LAB_MAX_WORKERS} (their addresses are .101 to .250 of the lab's /24)`);
+    }
 
     const cloud = provider === "aws" || provider === "digitalocean";
     const adminCidr =

@@ -9,10 +9,26 @@ export interface SshConnection {
     user: pulumi.Input<string>;
     /** Secret. */
     privateKey: pulumi.Input<string>;
-    /** How many refused dials to tolerate while a machine boots; -1 retries without limit. */
+    /**
+     * The host's public SSH key ("ssh-ed25519 AAAA..."): every connection the kit makes checks the host against it,
+     * so join tokens never go to a machine that only claims the address.
+     */
+    hostKey: pulumi.Input<string>;
+    /** Refused or failed dials tolerated per step, on the upstream provider's schedule (components/ssh/dialPolicy.ts). */
     dialErrorLimit?: pulumi.Input<number>;
     perDialTimeout?: pulumi.Input<number>;
 }
+
+/**
+ * What the hardware saw of a machine when the program ran, before any step: lets the swarm plan repairs.
+ *  - running: it exists and runs;
+ *  - starting: it was stopped (a reboot, a stopped VM) and this run starts it again with its disk, so it comes back
+ *    with its swarm state (a manager of an autolocked swarm comes back locked);
+ *  - new: there is no machine (never made, or gone with its disk): this run makes a fresh one;
+ *  - unknown: the hardware cannot tell before its resources run (clouds: `pulumi up --refresh` finds deleted
+ *    instances, and the swarm observation sees the rest).
+ */
+export type MachineStatus = "running" | "starting" | "new" | "unknown";
 
 /**
  * The shape every hardware component returns, whatever the target (cloud VM, local VM, lab host).
@@ -32,6 +48,8 @@ export interface SwarmHost {
      * is replaced under the same name, which makes the swarm bootstrap join the new machine again.
      */
     machineId: pulumi.Input<string>;
+    /** What the hardware saw of the machine before this run; absent means "unknown". */
+    machineStatus?: MachineStatus;
 }
 
 /** Host names in the order the kit creates them: manager-1..N, worker-1..M. */
@@ -41,3 +59,6 @@ export function hostNames(managers: number, workers: number): { name: string; ro
     for (let i = 1; i <= workers; i++) names.push({ name: `worker-${i}`, role: "worker" });
     return names;
 }
+
+/** The kit's own node names: a swarm entry so named that no configured host owns is the kit's to remove. */
+export const KIT_NODE_NAME = /^(manager|worker)-[0-9]+$/;

@@ -2,14 +2,19 @@
  * The swarmkit program: the hosts the stack config names, turned into a Docker Swarm that is running, secured
  * and ready. `index.ts` runs it under `pulumi up`; scripts/stack.ts and the tests run it inline through the
  * Automation API.
+ *
+ * Order: config (bad input fails here, before anything is declared) → hardware (which also says which machines are
+ * down or gone) → host firewalls → the swarm, planned from what the live machines show (SwarmCluster.create reads
+ * them over SSH before it declares its steps).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "./config";
+import { HostFirewalls } from "./firewall/hostFirewalls";
 import { createHardware } from "./hardware";
+import { HostKeyChangedError } from "./swarm/observe";
 import { SwarmCluster } from "./swarm/cluster";
 
 export async function swarmkitProgram() {
-    // Validates everything first: bad config fails here, before any resource is declared.
     let config: ReturnType<typeof loadConfig>;
     try {
         config = loadConfig();
@@ -18,23 +23,35 @@ export async function swarmkitProgram() {
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
         throw err;
     }
-    const hardware = await createHardware(config);
-    const swarm = new SwarmCluster("swarm", {
-        hosts: hardware.hosts,
-        autolock: config.autolock,
-        drainManagers: config.drainManagers,
-        tokenRotation: config.tokenRotation,
-    });
+    const { hardware, sshKey } = await createHardware(config);
+    const firewall = new HostFirewalls("firewall", { hosts: hardware.hosts, rules: hardware.firewall });
+    let swarm: SwarmCluster;
+    try {
+        swarm = await SwarmCluster.create("swarm", {
+            hosts: hardware.hosts,
+            autolock: config.autolock,
+            drainManagers: config.drainManagers,
+            tokenRotation: config.tokenRotation,
+            hostsReady: Object.values(firewall.steps),
+        });
+    } catch (err) {
+        if (err instanceof HostKeyChangedError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
     return {
         provider: config.provider,
         managers: config.managers,
         workers: config.workers,
+        autolock: config.autolock,
+        drainManagers: config.drainManagers,
         leaderAddress: swarm.leaderAddress,
         dockerHost: swarm.dockerHost,
         nodes: swarm.nodes,
         workerJoinToken: swarm.workerJoinToken,
         managerJoinToken: swarm.managerJoinToken,
         unlockKey: swarm.unlockKey,
+        /** Secret: what `npm run unlock`, the live check after `up` and operators reach the nodes with. */
+        sshPrivateKey: pulumi.secret(sshKey.privateKey),
         ...hardware.extraOutputs,
     };
 }

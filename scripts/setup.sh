@@ -39,20 +39,32 @@ go_build() { # MODULE_DIR OUT PACKAGE LDFLAGS
     (cd "$1" && CGO_ENABLED=0 go build -trimpath -tags osusergo,grpcnotrace -ldflags "$4" -o "$2" "$3")
 }
 
+# The kit's command provider is cached by a hash of its sources, so a change to it is built on the next setup.
+provider_sources_hash() {
+    (cd "$SWARMKIT_ROOT/scripts/toolchain/cli" && cat go.mod go.sum cmd/pulumi-resource-command/*.go | sha256sum | cut -c1-16)
+}
+
 build_toolchain() {
-    local bin="$SWARMKIT_TOOLCHAIN/bin"
-    if [ -x "$bin/pulumi" ] && [ -x "$bin/pulumi-resource-command" ]; then return 0; fi
-    command -v go >/dev/null || { say "no Pulumi CLI on PATH and no Go to build one: install Pulumi or Go"; exit 1; }
-    say "building the Pulumi toolchain into $bin (first time only; a few minutes)"
-    rm -rf "$bin.partial" && mkdir -p "$bin.partial"
-    local tc="$SWARMKIT_ROOT/scripts/toolchain/cli"
-    go_build "$tc" "$bin.partial/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-        "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$SWARMKIT_PULUMI_VERSION"
-    # The module proxy serves neither pulumi-language-nodejs nor the upstream command provider: programs run
-    # inline through the Automation API (no language host needed), and the kit builds its own command provider.
-    go_build "$tc" "$bin.partial/pulumi-resource-command" ./cmd/pulumi-resource-command \
-        "-s -w -X main.Version=$SWARMKIT_COMMAND_VERSION"
-    rm -rf "$bin" && mv "$bin.partial" "$bin"
+    local bin="$SWARMKIT_TOOLCHAIN/bin" tc="$SWARMKIT_ROOT/scripts/toolchain/cli" hash
+    hash=$(provider_sources_hash)
+    if [ ! -x "$bin/pulumi" ]; then
+        command -v go >/dev/null || { say "no Pulumi CLI on PATH and no Go to build one: install Pulumi or Go"; exit 1; }
+        say "building the Pulumi CLI into $bin (first time only; a few minutes)"
+        rm -rf "$bin.partial" && mkdir -p "$bin.partial"
+        go_build "$tc" "$bin.partial/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+            "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$SWARMKIT_PULUMI_VERSION"
+        rm -rf "$bin" && mv "$bin.partial" "$bin"
+    fi
+    if [ "$(cat "$bin/pulumi-resource-command.sources" 2>/dev/null)" != "$hash" ]; then
+        command -v go >/dev/null || { say "no Go to build the command provider: install Go"; exit 1; }
+        say "building the kit's command provider ($hash)"
+        # The module proxy serves neither pulumi-language-nodejs nor the upstream command provider: programs run
+        # inline through the Automation API (no language host needed), and the kit builds its own command provider.
+        go_build "$tc" "$bin/pulumi-resource-command.partial" ./cmd/pulumi-resource-command \
+            "-s -w -X main.Version=$SWARMKIT_COMMAND_VERSION"
+        mv "$bin/pulumi-resource-command.partial" "$bin/pulumi-resource-command"
+        echo "$hash" >"$bin/pulumi-resource-command.sources"
+    fi
 }
 
 link_nodejs_helpers() {
@@ -66,7 +78,8 @@ link_nodejs_helpers() {
 
 install_plugins() {
     local want="$PULUMI_HOME/plugins/resource-command-v$SWARMKIT_COMMAND_VERSION"
-    [ -x "$want/pulumi-resource-command" ] && return 0
+    cmp -s "$want/pulumi-resource-command" "$SWARMKIT_TOOLCHAIN/bin/pulumi-resource-command" && return 0
+    rm -rf "$want" "$want.lock"
     pulumi plugin install resource command "$SWARMKIT_COMMAND_VERSION" --file "$SWARMKIT_TOOLCHAIN/bin/pulumi-resource-command" >/dev/null
 }
 

@@ -1,66 +1,98 @@
 /**
- * The host firewall every node gets, rendered from the kit's port table: cloud-init runs it on VMs, the lab runs
- * it inside each lab host. It is idempotent (own chains, flushed and refilled) so it can run at every boot.
+ * The host firewall every node gets, rendered from the kit's port table. The kit applies it over SSH as a step of
+ * its own (components/firewall/hostFirewalls.ts) whenever its rules change; cloud-init (or the lab) installs a
+ * boot-time copy and runs it at every boot. Idempotent and atomic: the kit's chains are replaced in one
+ * iptables-restore transaction, so a re-run never leaves a gap.
  */
 import { PortRule, Source, portTable } from "../ports";
 
 export interface HostFirewallArgs {
-    /** Range of the swarm nodes' private addresses. */
-    nodesCidr: string;
-    /** Range allowed to reach SSH. */
-    adminCidr: string;
-    /** Range the load balancer sends from; the only one that reaches published ports. */
-    loadBalancerCidr: string;
+    /** Where the swarm nodes' private addresses lie: CIDRs ("10.42.0.0/16") or ranges ("10.77.0.11-10.77.0.250"). */
+    nodes: readonly string[];
+    /**
+     * Where SSH may come from. ["0.0.0.0/0"] where a cloud firewall or security group already restricts SSH to the
+     * admin range, so that a new admin address needs only one `pulumi up` from it.
+     */
+    admin: readonly string[];
+    /** Where the load balancer sends from: the only sources that reach the listed published ports. */
+    loadBalancer: readonly string[];
+    /** TCP ports services publish for the load balancer. Every other published port stays closed from outside. */
     publishedPorts: readonly number[];
 }
 
-const INPUT_CHAIN = "SWARMKIT-INPUT";
-const PUBLISHED_CHAIN = "SWARMKIT-PUBLISHED";
+/** Where the firewall script lives on every host: written by cloud-init or the lab, rewritten by the kit's step. */
+export const FIREWALL_PATH = "/etc/swarmkit/firewall";
 
-function sourceCidr(source: Source, args: HostFirewallArgs): string {
-    switch (source) {
-        case "nodes":
-            return args.nodesCidr;
-        case "admin":
-            return args.adminCidr;
-        case "loadBalancer":
-            return args.loadBalancerCidr;
-    }
+export const INPUT_CHAIN = "SWARMKIT-INPUT";
+const NODES_CHAIN = "SWARMKIT-NODES";
+const ADMIN_CHAIN = "SWARMKIT-ADMIN";
+export const PUBLISHED_CHAIN = "SWARMKIT-PUBLISHED";
+
+/** An iptables source match for a CIDR or an address range. */
+export function sourceMatch(source: string): string {
+    return source.includes("-") ? `-m iprange --src-range ${source}` : `-s ${source}`;
 }
 
-/** One iptables rule (without the chain) that accepts a row of the port table from its source. */
-export function acceptRule(row: PortRule, args: HostFirewallArgs): string {
-    const from = `-s ${sourceCidr(row.source, args)}`;
-    const match = row.protocol === "esp" ? "-p esp" : `-p ${row.protocol} --dport ${row.port}`;
-    return `${match} ${from} -m comment --comment "${row.name}" -j ACCEPT`;
+function chainOf(source: Source): string {
+    return source === "admin" ? ADMIN_CHAIN : NODES_CHAIN;
+}
+
+/** One iptables rule (without the chain) that accepts a row of the port table; its source is matched by the chain. */
+export function acceptRule(row: PortRule): string {
+    const match = row.protocol === "esp" ? "-p esp" : `-p ${row.protocol} -m ${row.protocol} --dport ${row.port}`;
+    return `${match} -m comment --comment "${row.name}" -j ACCEPT`;
+}
+
+/** The rules of the kit's chains in iptables-restore form (the `*filter` table, without COMMIT). */
+export function firewallRules(args: HostFirewallArgs): string[] {
+    const rows = portTable(args.publishedPorts);
+    const rules: string[] = [];
+    const add = (chain: string, rule: string) => rules.push(`-A ${chain} ${rule}`);
+
+    add(INPUT_CHAIN, "-i lo -j ACCEPT");
+    add(INPUT_CHAIN, "-m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT");
+    for (const source of args.nodes) add(INPUT_CHAIN, `${sourceMatch(source)} -j ${NODES_CHAIN}`);
+    for (const source of args.admin) add(INPUT_CHAIN, `${sourceMatch(source)} -j ${ADMIN_CHAIN}`);
+    add(NODES_CHAIN, "-p icmp -j ACCEPT");
+    // Published ports reach containers through FORWARD (DNAT), never INPUT: they are filtered in PUBLISHED below.
+    for (const row of rows.filter((r) => r.source !== "loadBalancer")) add(chainOf(row.source), acceptRule(row));
+
+    // DOCKER-USER, which Docker evaluates before its own FORWARD rules, jumps here. Only flows that were DNATed to a
+    // published port, in their original direction, are judged: a container's own outbound connections (to 443 on
+    // the internet, say) are not DNATed, and replies travel in the reply direction.
+    add(PUBLISHED_CHAIN, "-m conntrack ! --ctstate DNAT -j RETURN");
+    add(PUBLISHED_CHAIN, "-m conntrack --ctdir REPLY -j RETURN");
+    for (const port of args.publishedPorts) {
+        for (const source of args.loadBalancer) {
+            add(PUBLISHED_CHAIN, `-p tcp -m conntrack --ctorigdstport ${port} ${sourceMatch(source)} -m comment --comment "published-${port}" -j RETURN`);
+        }
+        add(PUBLISHED_CHAIN, `-p tcp -m conntrack --ctorigdstport ${port} -m comment --comment "published-${port} from elsewhere" -j DROP`);
+    }
+    // Ports no one listed in publishedPorts: the nodes may use them among themselves, nobody else.
+    for (const source of args.nodes) add(PUBLISHED_CHAIN, `${sourceMatch(source)} -j RETURN`);
+    add(PUBLISHED_CHAIN, '-m comment --comment "unlisted published port" -j DROP');
+    return rules;
 }
 
 /** A POSIX shell script that installs the host firewall with iptables. */
 export function renderHostFirewall(args: HostFirewallArgs): string {
-    const rows = portTable(args.publishedPorts);
-    // Published ports reach containers through FORWARD (DNAT), never INPUT, so they are filtered in DOCKER-USER,
-    // the chain Docker reserves for its users and evaluates before its own rules. --ctdir ORIGINAL: the replies
-    // carry the same original destination port and must not be dropped.
-    const inputRows = rows.filter((row) => row.source !== "loadBalancer");
-    const lines = [
+    const chains = [INPUT_CHAIN, NODES_CHAIN, ADMIN_CHAIN, PUBLISHED_CHAIN];
+    return [
         "#!/bin/sh",
         "# swarmkit host firewall: generated from the kit's port table; safe to run again.",
         "set -eu",
-        'ipt() { iptables -w "$@"; }',
-        `ipt -N ${INPUT_CHAIN} 2>/dev/null || ipt -F ${INPUT_CHAIN}`,
-        `ipt -A ${INPUT_CHAIN} -i lo -j ACCEPT`,
-        `ipt -A ${INPUT_CHAIN} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`,
-        `ipt -A ${INPUT_CHAIN} -p icmp -s ${args.nodesCidr} -j ACCEPT`,
-        ...inputRows.map((row) => `ipt -A ${INPUT_CHAIN} ${acceptRule(row, args)}`),
-        `ipt -C INPUT -j ${INPUT_CHAIN} 2>/dev/null || ipt -I INPUT 1 -j ${INPUT_CHAIN}`,
-        "ipt -P INPUT DROP",
-        `ipt -N ${PUBLISHED_CHAIN} 2>/dev/null || ipt -F ${PUBLISHED_CHAIN}`,
-        ...args.publishedPorts.map(
-            (port) =>
-                `ipt -A ${PUBLISHED_CHAIN} -p tcp -m conntrack --ctorigdstport ${port} --ctdir ORIGINAL ! -s ${args.loadBalancerCidr} -m comment --comment "published-${port}" -j DROP`,
-        ),
-        "ipt -N DOCKER-USER 2>/dev/null || true",
-        `ipt -C DOCKER-USER -j ${PUBLISHED_CHAIN} 2>/dev/null || ipt -I DOCKER-USER 1 -j ${PUBLISHED_CHAIN}`,
-    ];
-    return lines.join("\n") + "\n";
+        // Docker makes DOCKER-USER when it starts; at boot the firewall runs first and makes it itself.
+        "iptables -w -N DOCKER-USER 2>/dev/null || true",
+        // Declaring a chain in iptables-restore empties it: the kit's chains are replaced in one transaction.
+        "iptables-restore -w --noflush <<'SWARMKIT_RULES'",
+        "*filter",
+        ...chains.map((c) => `:${c} - [0:0]`),
+        ...firewallRules(args),
+        "COMMIT",
+        "SWARMKIT_RULES",
+        `iptables -w -C INPUT -j ${INPUT_CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j ${INPUT_CHAIN}`,
+        "iptables -w -P INPUT DROP",
+        `iptables -w -C DOCKER-USER -j ${PUBLISHED_CHAIN} 2>/dev/null || iptables -w -I DOCKER-USER 1 -j ${PUBLISHED_CHAIN}`,
+        "",
+    ].join("\n");
 }

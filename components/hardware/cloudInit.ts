@@ -1,11 +1,20 @@
 /**
  * Cloud-init user data shared by every VM target (AWS, DigitalOcean, Multipass, KVM): installs Docker, installs
- * the host firewall rendered from the port table as a boot-time unit, and authorises the stack's key.
+ * the boot-time copy of the host firewall (the kit's firewall step rewrites it with the current rules), sets the
+ * machine's SSH host key and authorises the stack's key.
  */
-import { HostFirewallArgs, renderHostFirewall } from "../firewall/hostFirewall";
+import { FIREWALL_PATH, HostFirewallArgs, renderHostFirewall } from "../firewall/hostFirewall";
+
+export interface HostKeyPair {
+    /** OpenSSH private key (PEM). Secret: user data that carries it must be a secret too. */
+    privateKey: string;
+    /** "ssh-ed25519 AAAA..." */
+    publicKey: string;
+}
 
 export interface CloudInitArgs {
     hostname: string;
+    /** The firewall the machine boots with, until the kit's firewall step applies the current rules. */
     firewall: HostFirewallArgs;
     /** Keys to authorise for `user` (clouds that inject keys themselves pass none). */
     sshAuthorizedKeys?: string[];
@@ -13,9 +22,14 @@ export interface CloudInitArgs {
     user: string;
     /** Skip the Docker install (an image that already has it, e.g. DigitalOcean's docker slug). */
     dockerPreinstalled?: boolean;
+    /**
+     * The machine's only SSH host key, made by the kit, so the kit knows it before the machine answers and pins it.
+     * Other key types are not generated: a client must never be offered a key it has not pinned.
+     */
+    hostKey?: HostKeyPair;
 }
 
-const FIREWALL_PATH = "/usr/local/sbin/swarmkit-firewall";
+export const HOST_FIREWALL_UNIT = "swarmkit-firewall.service";
 
 function indent(text: string, spaces: number): string {
     const pad = " ".repeat(spaces);
@@ -37,7 +51,7 @@ export function renderCloudInit(args: CloudInitArgs): string {
         "",
         "[Service]",
         "Type=oneshot",
-        `ExecStart=${FIREWALL_PATH}`,
+        `ExecStart=/bin/sh ${FIREWALL_PATH}`,
         "RemainAfterExit=yes",
         "",
         "[Install]",
@@ -51,6 +65,16 @@ export function renderCloudInit(args: CloudInitArgs): string {
         "package_update: true",
         `packages: ${JSON.stringify(["iptables", ...(args.dockerPreinstalled ? [] : ["docker.io"])])}`,
     ];
+    if (args.hostKey) {
+        lines.push(
+            "ssh_deletekeys: true",
+            "ssh_genkeytypes: []",
+            "ssh_keys:",
+            "  ed25519_private: |",
+            indent(args.hostKey.privateKey, 4),
+            `  ed25519_public: ${JSON.stringify(args.hostKey.publicKey.trim())}`,
+        );
+    }
     if (args.sshAuthorizedKeys && args.sshAuthorizedKeys.length > 0) {
         lines.push(
             "users:",
@@ -69,16 +93,16 @@ export function renderCloudInit(args: CloudInitArgs): string {
         '    permissions: "0755"',
         "    content: |",
         indent(firewall, 6),
-        "  - path: /etc/systemd/system/swarmkit-firewall.service",
+        `  - path: /etc/systemd/system/${HOST_FIREWALL_UNIT}`,
         "    content: |",
         indent(unit, 6),
         // Docker listens on its unix socket only: the remote API ports 2375/2376 are never opened.
         "  - path: /etc/docker/daemon.json",
         `    content: ${JSON.stringify(daemonJson)}`,
         "runcmd:",
-        `  - ${JSON.stringify(FIREWALL_PATH)}`,
+        `  - ["/bin/sh", ${JSON.stringify(FIREWALL_PATH)}]`,
         '  - ["systemctl", "daemon-reload"]',
-        '  - ["systemctl", "enable", "swarmkit-firewall.service"]',
+        `  - ["systemctl", "enable", ${JSON.stringify(HOST_FIREWALL_UNIT)}]`,
         '  - ["systemctl", "enable", "--now", "docker"]',
         ...(args.user !== "root" ? [`  - ["usermod", "-aG", "docker", ${JSON.stringify(args.user)}]`] : []),
     );

@@ -1,14 +1,18 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmkitConfig } from "../config";
 import { Hardware } from "./types";
-import { resolveSshKey } from "./sshKey";
+import { SshKeyPair, resolveSshKey } from "./sshKey";
 
 /**
- * Builds the hardware the config names. Each target's module (and so its cloud SDK) is loaded only when the
- * stack uses it.
+ * Builds the hardware the config names, and says which SSH key its hosts take. Each target's module (and so its
+ * cloud SDK) is loaded only when the stack uses it.
  */
-export async function createHardware(config: SwarmkitConfig, opts?: pulumi.ComponentResourceOptions): Promise<Hardware> {
-    const key = await resolveSshKey(config);
+export async function createHardware(config: SwarmkitConfig, opts?: pulumi.ComponentResourceOptions): Promise<{ hardware: Hardware; sshKey: SshKeyPair }> {
+    const sshKey = await resolveSshKey(config);
+    return { hardware: await targetHardware(config, sshKey, opts), sshKey };
+}
+
+async function targetHardware(config: SwarmkitConfig, key: SshKeyPair, opts?: pulumi.ComponentResourceOptions): Promise<Hardware> {
     const args = { config, sshPublicKey: key.publicKey, sshPrivateKey: key.privateKey };
     switch (config.provider) {
         case "netns":

@@ -2,10 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SwarmHost } from "../host";
 import * as scripts from "./scripts";
-import { ManagerProbe, chooseOperator, sshManagerProbe } from "./operator";
+import { SwarmObservation, observeSwarm } from "./observe";
+import { Finding, SwarmPlan, planSwarm } from "./plan";
 
 export interface SwarmClusterArgs {
-    /** Managers first: the first manager initialises the swarm and runs the leader-side steps. */
+    /** Managers first: the first manager founds the swarm. */
     hosts: SwarmHost[];
     /** Turn autolock on (the default): managers restarted need the unlock key. */
     autolock: boolean;
@@ -13,8 +14,13 @@ export interface SwarmClusterArgs {
     drainManagers: boolean;
     /** Bumped to rotate both join tokens. */
     tokenRotation?: number;
-    /** How to tell whether a manager can act for the swarm; SSH `docker info` by default (tests inject one). */
-    probe?: ManagerProbe;
+    /**
+     * What the live swarm looks like before this run (observeSwarm): the cluster repairs what differs from the
+     * config. SwarmCluster.create reads it; without one the cluster is planned as a new swarm.
+     */
+    observation?: SwarmObservation;
+    /** Steps that must be done on the hosts before the swarm uses them (their host firewalls, say). */
+    hostsReady?: pulumi.Input<pulumi.Resource>[];
 }
 
 export interface SwarmNode {
@@ -23,6 +29,9 @@ export interface SwarmNode {
     nodeId: string;
     privateAddress: string;
     sshAddress: string;
+    sshUser: string;
+    /** The host key the kit pinned for it. */
+    hostKey: string;
 }
 
 interface Tokens {
@@ -31,10 +40,18 @@ interface Tokens {
     unlockKey: string;
 }
 
+/** The trigger slot that carries a repair; ignored unless the plan repairs the step (see plan.ts). */
+const REPAIR = "swarmkit: nothing to repair";
+
 /**
- * Turns a set of hosts into a Docker Swarm over SSH, in order: init on the first manager, every other node joins
- * (in parallel), managers are promoted one at a time, availability is set (managers drained), and the join
- * tokens and unlock key are read into secrets.
+ * Turns a set of hosts into a Docker Swarm over SSH: the first manager founds the swarm, every node runs its join
+ * step (in parallel: it joins, or unlocks a manager that came back locked), then one step on the operating manager
+ * makes the member list match the config (removes stale entries, promotes managers one at a time waiting until each
+ * is Reachable, sets availability), and the join tokens and the unlock key are read into secrets.
+ *
+ * Nothing runs on a host when the stack is destroyed: the machines go with it, so no step can hang on a host that is
+ * already gone. A host removed from the config is taken out of the swarm by the members step, before its machine
+ * is deleted.
  */
 export class SwarmCluster extends pulumi.ComponentResource {
     public readonly workerJoinToken: pulumi.Output<string>;
@@ -47,59 +64,65 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly dockerHost: pulumi.Output<string>;
     /** The last step: depend on it to run after the swarm is complete. */
     public readonly ready: pulumi.Output<string>;
+    /** What this run found on the machines and repairs (also logged). */
+    public readonly plan: SwarmPlan;
+
+    /** Reads the live swarm (observeSwarm), then declares the cluster: what `pulumi up` should use. */
+    static async create(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions): Promise<SwarmCluster> {
+        return new SwarmCluster(name, { ...args, observation: await observeSwarm(args.hosts) }, opts);
+    }
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:swarm:SwarmCluster", name, {}, opts);
         const managers = args.hosts.filter((h) => h.role === "manager");
-        const workers = args.hosts.filter((h) => h.role === "worker");
         if (managers.length === 0) throw new Error("SwarmCluster needs at least one manager host");
         const names = new Set(args.hosts.map((h) => h.name));
         if (names.size !== args.hosts.length) throw new Error("SwarmCluster host names must be unique");
-        const [leader, ...otherManagers] = managers;
+        const founder = managers[0];
+
+        this.plan = planSwarm(
+            {
+                hosts: args.hosts.map((h) => ({ name: h.name, role: h.role, machineStatus: h.machineStatus })),
+                autolock: args.autolock,
+                drainManagers: args.drainManagers,
+            },
+            args.observation,
+        );
+        const plan = this.plan;
+        for (const f of plan.findings) logFinding(f, this);
+        const operator = managers.find((m) => m.name === plan.operator) ?? founder;
 
         const connectionOf = (host: SwarmHost): command.types.input.remote.ConnectionArgs => ({
             host: host.connection.host,
             port: host.connection.port ?? 22,
             user: host.connection.user,
             privateKey: pulumi.secret(host.connection.privateKey),
-            // Machines may still be booting: keep dialling for about a minute and a half instead of ten tries.
-            dialErrorLimit: host.connection.dialErrorLimit ?? 90,
-            perDialTimeout: host.connection.perDialTimeout ?? 10,
+            hostKey: host.connection.hostKey,
+            dialErrorLimit: host.connection.dialErrorLimit,
+            perDialTimeout: host.connection.perDialTimeout,
         });
         const remote = (resourceName: string, cmdArgs: command.remote.CommandArgs, extra?: pulumi.CustomResourceOptions) =>
-            new command.remote.Command(
-                resourceName,
-                { addPreviousOutputInEnv: false, ...cmdArgs },
-                { parent: this, ...extra },
-            );
+            new command.remote.Command(resourceName, { addPreviousOutputInEnv: false, ...cmdArgs }, { parent: this, ...extra });
+        // A repair gives the step's last trigger a new value; otherwise that slot is ignored and the step stays as it is.
+        const repairSlot = (reason: string | undefined) => (reason ? `repair: ${reason} (${new Date().toISOString()})` : REPAIR);
+        const ready = args.hostsReady ?? [];
 
-        const init = remote(`${name}-init-${leader.name}`, {
-            connection: connectionOf(leader),
-            create: pulumi.output(leader.privateAddress).apply((advertiseAddress) =>
-                scripts.renderInit({ host: leader.name, advertiseAddress, autolock: args.autolock }),
-            ),
-            triggers: [leader.machineId],
-        });
+        const init = remote(
+            `${name}-init-${founder.name}`,
+            {
+                connection: connectionOf(founder),
+                create: pulumi.output(founder.privateAddress).apply((advertiseAddress) =>
+                    scripts.renderInit({ host: founder.name, advertiseAddress, autolock: args.autolock }),
+                ),
+                triggers: [repairSlot(plan.refound)],
+            },
+            // The swarm is founded once: a changed address, autolock or first machine never founds another one (the
+            // new machine joins the swarm through a surviving manager). Only a refound re-runs it.
+            { dependsOn: ready, ignoreChanges: plan.refound ? [] : ["create", "connection", "triggers[0]"] },
+        );
         const initInfo = init.stdout.apply((out) => JSON.parse(out) as { nodeId: string; clusterId: string });
         const clusterId = initInfo.apply((i) => i.clusterId);
-
-        // Leader-side steps run through the first manager, or the first surviving one when it is lost. Probed
-        // once init is done, so a healthy swarm costs one SSH round trip and a new one never waits on the probe.
-        const probe = args.probe ?? sshManagerProbe;
-        const targets = pulumi.all(
-            managers.map((m) =>
-                pulumi
-                    .all([m.connection.host, m.connection.port ?? 22, m.connection.user, m.connection.privateKey])
-                    .apply(([host, port, user, privateKey]) => ({ host, port, user, privateKey })),
-            ),
-        );
-        const operatorIndex = pulumi.all([init.stdout, targets]).apply(([, list]) => chooseOperator(list, probe));
-        // Which manager operates is not secret, even though the probe needed the private key.
-        const operatorOf = (pick: (m: SwarmHost) => pulumi.Input<string>): pulumi.Output<string> =>
-            pulumi.unsecret(operatorIndex).apply((i) => pulumi.output(pick(managers[i])));
-        const managerConnections = managers.map((m) => pulumi.output(connectionOf(m)));
-        const operatorConnection = pulumi.unsecret(operatorIndex).apply((i) => managerConnections[i]);
-        const operatorName = operatorOf((m) => m.name);
+        const operatorConnection = connectionOf(operator);
 
         // Rotation runs when tokenRotation changes, and only then: a change of operator updates the step with a
         // no-op instead of rotating again.
@@ -110,7 +133,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                       `${name}-rotate-tokens`,
                       {
                           connection: operatorConnection,
-                          create: operatorName.apply((host) => scripts.renderRotateTokens({ host })),
+                          create: scripts.renderRotateTokens({ host: operator.name }),
                           update: "true",
                           triggers: [clusterId, rotation],
                       },
@@ -121,7 +144,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             `${name}-tokens`,
             {
                 connection: operatorConnection,
-                create: operatorName.apply((host) => scripts.renderTokens({ host })),
+                create: scripts.renderTokens({ host: operator.name }),
                 triggers: [clusterId, args.autolock, rotation],
                 logging: "none",
             },
@@ -129,89 +152,81 @@ export class SwarmCluster extends pulumi.ComponentResource {
         );
         // Secret explicitly as well: additionalSecretOutputs is applied by the engine, not by every code path.
         const tokens = pulumi.secret(tokensCommand.stdout).apply((out) => JSON.parse(out) as Tokens);
-        const workerToken = pulumi.secret(tokens.apply((t) => t.worker));
 
-        const managerAddresses = pulumi.all(managers.map((m) => pulumi.output(m.privateAddress)));
-        const joined = [...otherManagers, ...workers].map((host) => {
+        // The operator first: a join through it never waits on a lost manager.
+        const joinOrder = [operator, ...managers.filter((m) => m !== operator)];
+        const managerAddresses = pulumi.all(joinOrder.map((m) => pulumi.output(m.privateAddress)));
+        const joined = args.hosts.map((host) => {
+            const reason = plan.nodeRepairs[host.name];
+            const stdin = pulumi.secret(
+                pulumi.all([tokens, managerAddresses]).apply(([t, addresses]) =>
+                    scripts.nodeStepInput({
+                        workerToken: t.worker,
+                        unlockKey: host.role === "manager" ? t.unlockKey : "",
+                        leaveFirst: plan.leaveFirst.includes(host.name),
+                        managerAddresses: addresses,
+                    }),
+                ),
+            );
             const join = remote(
                 `${name}-join-${host.name}`,
                 {
                     connection: connectionOf(host),
                     create: pulumi
-                        .all([host.privateAddress, managerAddresses])
-                        .apply(([advertiseAddress, addresses]) =>
-                            scripts.renderJoin({ host: host.name, advertiseAddress, managerAddresses: addresses }),
-                        ),
-                    delete: scripts.renderLeave({ host: host.name }),
-                    stdin: workerToken,
-                    triggers: [host.machineId, clusterId],
+                        .output(host.privateAddress)
+                        .apply((advertiseAddress) => scripts.renderNodeStep({ host: host.name, advertiseAddress })),
+                    stdin,
+                    triggers: [host.machineId, clusterId, repairSlot(reason)],
                 },
-                { dependsOn: [init, tokensCommand], deleteBeforeReplace: true },
+                // A healthy node needs no fresh token: a rotation or a new operator does not run its step again.
+                { dependsOn: [init, tokensCommand, ...ready], ignoreChanges: reason ? [] : ["stdin", "triggers[2]"] },
             );
             // Only the node ID is printed; it is no secret even though the command's stdin (the token) is.
             return { host, join, nodeId: pulumi.unsecret(join.stdout).apply((s) => s.trim()) };
         });
 
-        // Managers are promoted one after the other (each waits for the previous one to be Reachable), so the
-        // raft group grows one member at a time; workers register in parallel.
-        let previousManager: pulumi.Resource = init;
-        const members = joined.map(({ host, join, nodeId }) => {
-            const memberArgs = pulumi
-                .all([nodeId, operatorName])
-                .apply(([id, operator]) => ({ leader: operator, host: host.name, role: host.role, nodeId: id }));
-            const member = remote(
-                `${name}-${host.role === "manager" ? "promote" : "register"}-${host.name}`,
-                {
-                    connection: operatorConnection,
-                    create: memberArgs.apply(scripts.renderMember),
-                    delete: memberArgs.apply(scripts.renderRemoveMember),
-                    triggers: [nodeId],
-                },
-                { dependsOn: host.role === "manager" ? [join, previousManager] : [join], deleteBeforeReplace: true },
-            );
-            if (host.role === "manager") previousManager = member;
-            return member;
-        });
-
-        const allNodes = [
-            { host: leader, nodeId: initInfo.apply((i) => i.nodeId) },
-            ...joined.map(({ host, nodeId }) => ({ host, nodeId })),
-        ];
-        const availability = remote(
-            `${name}-availability`,
+        const members = remote(
+            `${name}-members`,
             {
                 connection: operatorConnection,
-                create: pulumi.all([operatorName, ...allNodes.map((n) => n.nodeId)]).apply(([operator, ...ids]) =>
-                    scripts.renderAvailability({
-                        leader: operator,
-                        nodes: allNodes.map((n, i) => ({
-                            name: n.host.name,
+                create: pulumi.all(joined.map((j) => j.nodeId)).apply((ids) =>
+                    scripts.renderMembers({
+                        operator: operator.name,
+                        autolock: args.autolock,
+                        nodes: joined.map((j, i) => ({
+                            name: j.host.name,
+                            role: j.host.role,
                             nodeId: ids[i],
-                            availability: n.host.role === "manager" && args.drainManagers ? "drain" : "active",
+                            availability: j.host.role === "manager" && args.drainManagers ? "drain" : "active",
                         })),
                     }),
                 ),
+                triggers: [clusterId, repairSlot(plan.membersRepair)],
             },
-            { dependsOn: [init, ...members] },
+            { dependsOn: joined.map((j) => j.join), ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
         );
 
-        this.workerJoinToken = workerToken;
+        this.workerJoinToken = pulumi.secret(tokens.apply((t) => t.worker));
         this.managerJoinToken = pulumi.secret(tokens.apply((t) => t.manager));
         this.unlockKey = pulumi.secret(tokens.apply((t) => t.unlockKey));
-        this.leaderAddress = operatorOf((m) => m.privateAddress);
+        this.leaderAddress = pulumi.output(operator.privateAddress);
         this.nodes = pulumi.all(
-            allNodes.map((n) =>
-                pulumi.all([n.nodeId, n.host.privateAddress, n.host.sshAddress]).apply(([nodeId, privateAddress, sshAddress]) => ({
-                    name: n.host.name,
-                    role: n.host.role,
-                    nodeId,
-                    privateAddress,
-                    sshAddress,
-                })),
+            joined.map(({ host, nodeId }) =>
+                pulumi
+                    .all([nodeId, host.privateAddress, host.sshAddress, host.connection.user, host.connection.hostKey])
+                    .apply(([id, privateAddress, sshAddress, sshUser, hostKey]) => ({
+                        name: host.name,
+                        role: host.role,
+                        nodeId: id,
+                        privateAddress,
+                        sshAddress,
+                        sshUser,
+                        hostKey,
+                    })),
             ),
         );
-        this.dockerHost = pulumi.interpolate`ssh://${operatorOf((m) => m.connection.user)}@${operatorOf((m) => m.sshAddress)}`;
-        this.ready = availability.stdout.apply(() => "ready");
+        this.dockerHost = pulumi.interpolate`ssh://${operator.connection.user}@${operator.sshAddress}`;
+        this.ready = members.stdout.apply(() => "ready");
 
         this.registerOutputs({
             workerJoinToken: this.workerJoinToken,
@@ -222,4 +237,10 @@ export class SwarmCluster extends pulumi.ComponentResource {
             dockerHost: this.dockerHost,
         });
     }
+}
+
+function logFinding(f: Finding, resource: pulumi.Resource) {
+    const message = `swarmkit: ${f.message}`;
+    if (f.level === "warn") pulumi.log.warn(message, resource);
+    else pulumi.log.info(message, resource);
 }

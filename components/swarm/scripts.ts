@@ -5,17 +5,13 @@
  * Rules every script follows:
  *  - idempotent: it first reads the node's or the swarm's state and only acts on a difference;
  *  - patient: it waits for dockerd after boot instead of failing;
- *  - explicit: a failure names the host and the step on stderr;
- *  - quiet about secrets: tokens only travel on stdin, and only the `tokens` script prints one (its stdout is a
- *    Pulumi secret).
+ *  - explicit: a failure names the host and the step on stderr (and so in the step's error);
+ *  - quiet about secrets: tokens and the unlock key only travel on stdin and are never printed, except by the
+ *    `tokens` script, whose stdout is a Pulumi secret. No script that can fail prints a secret.
  */
+import { StepContext, shellQuote, stepPrelude } from "../ssh/shell";
 
-export interface StepContext {
-    /** Logical host name the script runs on, e.g. "manager-1". */
-    host: string;
-    /** Step name, e.g. "init", "join", "promote". */
-    step: string;
-}
+export { shellQuote } from "../ssh/shell";
 
 /** Seconds to wait for dockerd to answer after boot. */
 export const DOCKER_READY_TIMEOUT = 180;
@@ -23,20 +19,11 @@ export const DOCKER_READY_TIMEOUT = 180;
 export const NODE_READY_TIMEOUT = 120;
 /** Polls per second while waiting on the swarm: promotions take about a second, so a whole-second poll wastes half. */
 const POLLS_PER_SECOND = 5;
-
-/** Single-quotes a value for the shell. */
-export function shellQuote(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
+const POLL = 1 / POLLS_PER_SECOND;
 
 function prelude(ctx: StepContext): string {
     return [
-        "#!/bin/sh",
-        "set -eu",
-        `swarmkit_host=${shellQuote(ctx.host)}`,
-        `swarmkit_step=${shellQuote(ctx.step)}`,
-        'fail() { echo "swarmkit: host $swarmkit_host: step $swarmkit_step: $*" >&2; exit 1; }',
-        'log() { echo "swarmkit: host $swarmkit_host: step $swarmkit_step: $*" >&2; }',
+        ...stepPrelude(ctx),
         // Cloud images log in as a sudo-capable user; lab hosts and DigitalOcean as root.
         'if [ "$(id -u)" != 0 ]; then docker() { sudo -n docker "$@"; }; fi',
         "command -v docker >/dev/null 2>&1 || [ -x /usr/bin/docker ] || fail 'docker is not installed'",
@@ -44,8 +31,8 @@ function prelude(ctx: StepContext): string {
         "  i=0",
         "  until docker info >/dev/null 2>&1; do",
         "    i=$((i + 1))",
-        `    [ "$i" -lt ${DOCKER_READY_TIMEOUT} ] || fail "docker is not answering after ${DOCKER_READY_TIMEOUT} s"`,
-        "    sleep 1",
+        `    [ "$i" -lt ${DOCKER_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "docker is not answering after ${DOCKER_READY_TIMEOUT} s"`,
+        `    sleep ${POLL}`,
         "  done",
         "}",
         "swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }",
@@ -67,9 +54,10 @@ export interface InitArgs {
 }
 
 /**
- * `docker swarm init` on the first manager, unless it already leads a swarm; then converges autolock.
- * Prints `{"nodeId": ..., "clusterId": ...}`. The unlock key that init prints goes to /dev/null: the `tokens`
- * step reads it into a secret.
+ * Founds the swarm: `docker swarm init` on the first manager, unless it already is in one. It runs when the stack
+ * is created and again only when no manager holds the swarm any more (every manager's machine lost its disk).
+ * Prints `{"nodeId": ..., "clusterId": ...}`. The unlock key that init prints goes to /dev/null: the `tokens` step
+ * reads it into a secret.
  */
 export function renderInit(args: InitArgs): string {
     const addr = shellQuote(args.advertiseAddress);
@@ -81,12 +69,10 @@ export function renderInit(args: InitArgs): string {
         `      || fail "docker swarm init --advertise-addr ${args.advertiseAddress} failed"`,
         "    ;;",
         "  active) ;;",
-        '  locked) fail "the swarm is locked on this manager: unlock it with npm run unlock, then run pulumi up again" ;;',
+        '  locked) fail "the swarm is locked on this manager and no other manager holds it: unlock it (docker swarm unlock, with the stack\'s unlockKey output), then run pulumi up again" ;;',
         '  *) fail "unexpected swarm state $state" ;;',
         "esac",
         `[ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ] || fail "this node is in a swarm but is not a manager"`,
-        `current=$(docker info --format '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')`,
-        `[ "$current" = ${args.autolock} ] || docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
         `printf '{"nodeId":"%s","clusterId":"%s"}\\n' "$(docker info --format '{{.Swarm.NodeID}}')" "$(docker info --format '{{.Swarm.Cluster.ID}}')"`,
     ]);
 }
@@ -114,170 +100,206 @@ export function renderRotateTokens(args: TokensArgs): string {
     ]);
 }
 
-export interface JoinArgs {
+export interface NodeStepArgs {
     host: string;
     advertiseAddress: string;
-    /** Private addresses of the managers to join through, first the leader. */
+}
+
+/** What the node step reads on stdin, one item per line. Secret as a whole: it carries the token and the key. */
+export interface NodeStepInput {
+    workerToken: string;
+    /** Empty when autolock is off. */
+    unlockKey: string;
+    /** Leave whatever swarm the node is in first: the swarm it knew is gone and a new one was formed. */
+    leaveFirst: boolean;
+    /** Private addresses of the managers to join through, the operating manager first. */
     managerAddresses: string[];
 }
 
+export function nodeStepInput(input: NodeStepInput): string {
+    return [input.workerToken, input.unlockKey, input.leaveFirst ? "leave" : "stay", input.managerAddresses.join(" ")].join("\n") + "\n";
+}
+
 /**
- * Joins the node as a worker (managers are promoted afterwards, one at a time) with the token read from stdin.
- * A node already in this swarm is left alone; one in another swarm, or stuck pending, leaves it first.
- * Prints the node ID.
+ * Brings one node into the swarm, whatever state it is in: a manager that came back locked (autolock) is unlocked
+ * with the stack's key; a node in another swarm, stuck pending, or told the old swarm is gone leaves first; a node
+ * that is not in the swarm joins as a worker (managers are promoted afterwards, one at a time, by the members
+ * step). A node already in this swarm is left alone. Reads NodeStepInput on stdin; prints the node ID.
  */
-export function renderJoin(args: JoinArgs): string {
-    const remotes = args.managerAddresses.map((a) => `${a}:2377`).join(" ");
+export function renderNodeStep(args: NodeStepArgs): string {
     return script({ host: args.host, step: "join" }, [
-        // The token arrives on stdin so that it never appears in the command line, the state's script or a log.
-        "token=$(cat)",
+        // Token and key arrive on stdin so that they never appear in a command line, the state's script or a log.
+        "IFS= read -r token || true",
+        "IFS= read -r unlock_key || true",
+        "IFS= read -r flags || true",
+        "IFS= read -r managers || true",
         '[ -n "$token" ] || fail "no join token on stdin"',
-        `ours=${shellQuote(remotes)}`,
+        '[ -n "$managers" ] || fail "no manager addresses on stdin"',
+        'ours=""',
+        'for m in $managers; do ours="$ours $m:2377"; done',
         "in_our_swarm() {",
         `  for remote in $(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}'); do`,
-        '    case " $ours " in *" $remote "*) return 0 ;; esac',
+        '    case "$ours " in *" $remote "*) return 0 ;; esac',
         "  done",
         "  return 1",
         "}",
         "state=$(swarm_state)",
+        'if [ "$state" = locked ]; then',
+        '  [ -n "$unlock_key" ] || fail "this manager is locked and the stack has no unlock key"',
+        // printf is a shell builtin: the key goes through a pipe, never a process's arguments.
+        "  printf '%s\\n' \"$unlock_key\" | docker swarm unlock >/dev/null 2>&1 || fail \"docker swarm unlock failed: the stack's unlock key does not open this manager\"",
+        "  i=0",
+        `  while [ "$(swarm_state)" = locked ] && [ "$i" -lt ${30 * POLLS_PER_SECOND} ]; do i=$((i + 1)); sleep ${POLL}; done`,
+        "  state=$(swarm_state)",
+        '  log "unlocked with the stack\'s unlock key"',
+        "fi",
         'if [ "$state" = pending ]; then',
         // A join that timed out goes on in the background; give it a chance before starting over.
         "  i=0",
-        `  while [ "$(swarm_state)" = pending ] && [ "$i" -lt 30 ]; do i=$((i + 1)); sleep 1; done`,
+        `  while [ "$(swarm_state)" = pending ] && [ "$i" -lt ${30 * POLLS_PER_SECOND} ]; do i=$((i + 1)); sleep ${POLL}; done`,
         "  state=$(swarm_state)",
+        "fi",
+        'if [ "$flags" = leave ] && [ "$state" != inactive ]; then',
+        '  log "leaving the swarm it was in: that swarm is gone"',
+        '  docker swarm leave --force >/dev/null 2>&1 || fail "docker swarm leave failed"',
+        "  state=inactive",
         "fi",
         'if [ "$state" = active ] && ! in_our_swarm; then',
         '  log "member of another swarm: leaving it"',
-        '  docker swarm leave --force >/dev/null || fail "docker swarm leave failed"',
+        '  docker swarm leave --force >/dev/null 2>&1 || fail "docker swarm leave failed"',
         "  state=inactive",
         "fi",
         'if [ "$state" = pending ] || [ "$state" = error ]; then',
-        '  docker swarm leave --force >/dev/null 2>&1 || true',
+        "  docker swarm leave --force >/dev/null 2>&1 || true",
         "  state=inactive",
         "fi",
         'if [ "$state" = inactive ]; then',
         "  joined=false",
-        `  for remote in $ours; do`,
+        "  refused=''",
+        "  for remote in $ours; do",
         `    if out=$(docker swarm join --token "$token" --advertise-addr ${shellQuote(args.advertiseAddress)} "$remote" 2>&1); then joined=true; break; fi`,
-        '    log "join through $remote refused: $out"',
+        '    refused="$refused; $remote: $out"',
         "  done",
-        `  [ "$joined" = true ] || fail "every manager refused the join (${remotes}); is 2377/tcp open between the nodes?"`,
-        'elif [ "$state" = locked ]; then',
-        '  fail "this node is locked: unlock it with npm run unlock, then run pulumi up again"',
+        `  [ "$joined" = true ] || fail "every manager refused the join (is 2377/tcp open between the nodes?)$refused"`,
+        'elif [ "$state" != active ]; then',
+        '  fail "unexpected swarm state $state"',
         "fi",
         "docker info --format '{{.Swarm.NodeID}}'",
     ]);
 }
 
-/**
- * On the node itself when it is removed from the config, after the leader removed its entry: leaves the swarm.
- * A node whose entry is already gone may time out leaving (its raft peers are gone); that is retried, then
- * reported and accepted, since the join step clears any stale swarm state before a node joins again.
- */
-export function renderLeave(args: { host: string }): string {
-    return script({ host: args.host, step: "leave" }, [
-        '[ "$(swarm_state)" != inactive ] || exit 0',
-        "for attempt in 1 2 3; do",
-        "  docker swarm leave --force >/dev/null 2>&1 && exit 0",
-        '  [ "$(swarm_state)" = inactive ] && exit 0',
-        "  sleep 2",
-        "done",
-        'log "docker swarm leave did not finish; the leader already removed this node, its local swarm state stays until the next join"',
-    ]);
-}
-
-export interface MemberArgs {
-    /** Host whose manager runs the script (the leader). */
-    leader: string;
-    /** The node being registered. */
-    host: string;
+export interface MemberNode {
+    name: string;
     role: "manager" | "worker";
-    /** Swarm node ID, printed by the join step. */
+    /** Swarm node ID, printed by the node's join step. */
     nodeId: string;
+    availability: "active" | "drain";
+}
+
+export interface MembersArgs {
+    /** The manager that runs the script. */
+    operator: string;
+    /** Every configured node, managers in their order first. */
+    nodes: MemberNode[];
+    autolock: boolean;
 }
 
 /**
- * On the leader, after a node joined: promotes a manager and waits until it is Reachable, or waits until a
- * worker is Ready; then removes stale entries of earlier machines of the same host name that are Down.
+ * On the operating manager, after every node ran its join step: makes the swarm's member list match the config.
+ *  1. autolock as configured;
+ *  2. entries no configured host owns go: an earlier machine's entry under a reused name, a host removed from the
+ *     config, any Down entry. A manager among them is demoted first, so the raft group shrinks before it goes.
+ *     Ready nodes that do not carry one of the kit's names are left alone (and named on stderr);
+ *  3. managers are promoted one at a time, each waiting until it is Reachable; workers wait until Ready;
+ *  4. availability (managers drained when there are workers).
+ * Prints {"removed": [...]} naming what it removed.
  */
-export function renderMember(args: MemberArgs): string {
-    const id = shellQuote(args.nodeId);
-    const body = [
-        `id=${id}`,
-        `docker node inspect "$id" >/dev/null 2>&1 || fail "node $id (${args.host}) is not in the swarm"`,
-        "hostname=$(docker node inspect --format '{{.Description.Hostname}}' \"$id\")",
+export function renderMembers(args: MembersArgs): string {
+    const ids = args.nodes.map((n) => n.nodeId);
+    const waitFor = (test: string, what: string, name: string) => [
+        "  i=0",
+        `  until ${test}; do`,
+        "    i=$((i + 1))",
+        `    [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${name} is not ${what} after ${NODE_READY_TIMEOUT} s"`,
+        `    sleep ${POLL}`,
+        "  done",
     ];
-    if (args.role === "manager") {
+    const body = [
+        `current=$(docker info --format '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')`,
+        `[ "$current" = ${args.autolock} ] || docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
+        `wanted=' ${ids.join(" ")} '`,
+        "self=$(docker info --format '{{.Swarm.NodeID}}')",
+        "removed=''",
+        "entries=$(docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.ManagerStatus}}')",
+        "while read -r id hostname status manager_status; do",
+        '  [ -n "$id" ] || continue',
+        '  case "$wanted" in *" $id "*) continue ;; esac',
+        '  [ "$id" != "$self" ] || continue',
+        '  case "$status:$hostname" in',
+        "    Down:*|*:manager-[0-9]*|*:worker-[0-9]*) ;;",
+        '    *) log "leaving $hostname ($id) alone: it is not a node of this stack"; continue ;;',
+        "  esac",
+        '  if [ -n "$manager_status" ]; then',
+        '    retry docker node demote "$id" >/dev/null || fail "docker node demote $hostname ($id) failed"',
+        "    i=0",
+        `    while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$id" | grep -q manager; do`,
+        `      i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${POLL}`,
+        "    done",
+        "  fi",
+        '  docker node rm --force "$id" >/dev/null || fail "docker node rm $hostname ($id) failed"',
+        '  removed="$removed${removed:+,}\\"$hostname $id $status\\""',
+        "done <<SWARMKIT_ENTRIES",
+        "$entries",
+        "SWARMKIT_ENTRIES",
+    ];
+    for (const n of args.nodes) {
+        const id = shellQuote(n.nodeId);
+        body.push(`docker node inspect ${id} >/dev/null 2>&1 || fail "node ${n.nodeId} (${n.name}) is not in the swarm"`);
+        if (n.role === "manager") {
+            body.push(
+                `if [ "$(docker node inspect --format '{{.Spec.Role}}' ${id})" != manager ]; then`,
+                `  retry docker node promote ${id} >/dev/null || fail "docker node promote ${n.name} failed"`,
+                "fi",
+                ...waitFor(
+                    `[ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' ${id})" = reachable ]`,
+                    "a reachable manager",
+                    n.name,
+                ),
+            );
+        } else {
+            body.push(
+                `if [ "$(docker node inspect --format '{{.Spec.Role}}' ${id})" = manager ]; then`,
+                `  retry docker node demote ${id} >/dev/null || fail "docker node demote ${n.name} failed"`,
+                "fi",
+                ...waitFor(`[ "$(docker node inspect --format '{{.Status.State}}' ${id})" = ready ]`, "ready", n.name),
+            );
+        }
+    }
+    for (const n of args.nodes) {
+        const id = shellQuote(n.nodeId);
         body.push(
-            `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" != manager ]; then`,
-            `  retry docker node promote "$id" >/dev/null || fail "docker node promote ${args.host} failed"`,
-            "fi",
-            "i=0",
-            `until [ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' "$id")" = reachable ]; do`,
-            "  i=$((i + 1))",
-            `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not a reachable manager after ${NODE_READY_TIMEOUT} s"`,
-            `  sleep ${1 / POLLS_PER_SECOND}`,
-            "done",
-        );
-    } else {
-        body.push(
-            `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" = manager ]; then`,
-            `  retry docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
-            "fi",
-            "i=0",
-            `until [ "$(docker node inspect --format '{{.Status.State}}' "$id")" = ready ]; do`,
-            "  i=$((i + 1))",
-            `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not ready after ${NODE_READY_TIMEOUT} s"`,
-            `  sleep ${1 / POLLS_PER_SECOND}`,
-            "done",
+            `[ "$(docker node inspect --format '{{.Spec.Availability}}' ${id})" = ${n.availability} ] || ` +
+                `retry docker node update --availability ${n.availability} ${id} >/dev/null || fail "cannot set ${n.name} to ${n.availability}"`,
         );
     }
-    body.push(
-        // A machine replaced under the same name leaves its old entry Down: remove it, never the live one.
-        `for stale in $(docker node ls --filter "name=$hostname" --format '{{.ID}} {{.Hostname}} {{.Status}}' | awk -v h="$hostname" -v id="$id" '$2 == h && $3 == "Down" && $1 != id { print $1 }'); do`,
-        '  log "removing stale node entry $stale of $hostname"',
-        '  docker node demote "$stale" >/dev/null 2>&1 || true',
-        '  docker node rm --force "$stale" >/dev/null || fail "docker node rm $stale failed"',
-        "done",
-    );
-    return script({ host: args.leader, step: `register ${args.host}` }, body);
+    body.push(`printf '{"removed":[%s]}\\n' "$removed"`);
+    return script({ host: args.operator, step: "members" }, body);
 }
 
 /**
- * On the leader when a node goes: a manager is demoted first (so quorum is recomputed before it leaves), then
- * the entry is removed, so no Down ghost stays behind.
+ * The observation's read (components/swarm/observe.ts): one line `SWARM <json of docker info's .Swarm>` ("SWARM
+ * null" when docker does not answer), then, on a manager that can act for the swarm, `NODE <json>` per node.
+ * Read-only; it never waits.
  */
-export function renderRemoveMember(args: MemberArgs): string {
-    return script({ host: args.leader, step: `remove ${args.host}` }, [
-        `id=${shellQuote(args.nodeId)}`,
-        'docker node inspect "$id" >/dev/null 2>&1 || exit 0',
-        // The manager the kit operates through never demotes itself (it would lose the control socket half-way);
-        // it goes last, when the whole swarm is destroyed, by leaving.
-        `if [ "$(docker info --format '{{.Swarm.NodeID}}')" = "$id" ]; then log "${args.host} runs this step itself: it leaves with its own leave step"; exit 0; fi`,
-        `if [ "$(docker node inspect --format '{{.Spec.Role}}' "$id")" = manager ]; then`,
-        `  retry docker node demote "$id" >/dev/null || fail "docker node demote ${args.host} failed"`,
-        "  i=0",
-        `  while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$id" | grep -q manager; do`,
-        `    i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${1 / POLLS_PER_SECOND}`,
-        "  done",
-        "fi",
-        `docker node rm --force "$id" >/dev/null || fail "docker node rm ${args.host} failed"`,
-    ]);
-}
-
-export interface AvailabilityArgs {
-    leader: string;
-    /** Node IDs and the availability each should have. */
-    nodes: { name: string; nodeId: string; availability: "active" | "drain" }[];
-}
-
-/** On the leader: sets each node's availability (managers drained so tasks run on workers only). */
-export function renderAvailability(args: AvailabilityArgs): string {
-    return script({ host: args.leader, step: "availability" }, [
-        ...args.nodes.map(
-            (n) =>
-                `[ "$(docker node inspect --format '{{.Spec.Availability}}' ${shellQuote(n.nodeId)})" = ${n.availability} ] || ` +
-                `retry docker node update --availability ${n.availability} ${shellQuote(n.nodeId)} >/dev/null || fail "cannot set ${n.name} to ${n.availability}"`,
-        ),
-    ]);
+export function renderRead(): string {
+    return [
+        "#!/bin/sh",
+        'if [ "$(id -u)" != 0 ]; then docker() { sudo -n docker "$@"; }; fi',
+        "info=$(docker info --format '{{json .Swarm}}' 2>/dev/null) || info=null",
+        'echo "SWARM $info"',
+        'case "$info" in',
+        `  *'"ControlAvailable":true'*) docker node ls --format 'NODE {{json .}}' 2>/dev/null || true ;;`,
+        "esac",
+        "",
+    ].join("\n");
 }

@@ -2,11 +2,17 @@
 # One lab host: a machine made of Linux namespaces that looks to the kit exactly like a VM. It has its own network
 # namespace (one veth on the lab bridge), mount, UTS and PID namespaces (own hostname, /run and docker.sock), its
 # own dockerd and an sshd on port 22 that accepts the stack's key, behind the host firewall the kit renders.
-#   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (a script)
-#   host.sh down LAB HOST
-#   host.sh status LAB HOST
+# Like a VM it has a disk: its folder in .lab/LAB/HOST (Docker's data, /etc/docker, /etc/swarmkit, its SSH host key,
+# its machine id). A stopped host (a reboot of this machine) keeps it, and `up` starts the host again from it.
+#   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (the boot-time
+#                                            firewall of a new host), SWARMKIT_LAB_HOST_KEY (optional: its private
+#                                            SSH host key, else one is generated)
+#   host.sh stop LAB HOST      what a reboot does to it: every process and the namespace go, the disk stays
+#   host.sh down LAB HOST      the machine and its disk go
+#   host.sh status LAB HOST    running | stopped | absent
 #   host.sh restart-docker|stop-docker|start-docker|stop-sshd|start-sshd LAB HOST
-# Prints the machine id (new for every new machine) on up. Idempotent: up on a running host prints its id.
+# Prints {"machineId": ..., "hostKey": ...} on up; the machine id is new for every new machine, and a host started
+# again from its disk keeps both. Idempotent: up on a running host prints the same.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "swarmkit lab host ${host:-?}: $*" >&2; exit 1; }
@@ -21,35 +27,70 @@ ns="$lab-$host"
 cgroup="swarmkit-$lab-$host"
 in_host() { nsenter -t "$(cat "$dir/pid")" -m -u -n -p -- "$@"; }
 alive() { [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null && [ -e "/run/netns/$ns" ]; }
+has_disk() { [ -s "$dir/machine-id" ] && [ -s "$dir/ssh/host_ed25519" ]; }
+identity() { printf '{"machineId":"%s","hostKey":"%s"}\n' "$(cat "$dir/machine-id")" "$(cut -d' ' -f1,2 "$dir/ssh/host_ed25519.pub")"; }
+# Becomes "$@" with no descriptor of ours but 0-2, so that a lock the caller holds does not outlive the call in a
+# daemon. Run it as a background job or in a subshell: it replaces the shell it runs in.
+exec_detached() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        case "$fd" in 0 | 1 | 2) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+    done
+    exec "$@"
+}
 
 up() {
     local address=${4:-} gateway=${5:-}
     [[ "$address" =~ ^[0-9]+\.[0-9]+\.[0-9]+\.([0-9]+)/24$ ]] || die "bad address '$address' (a.b.c.d/24)"
     local octet=${BASH_REMATCH[1]} ip=${address%/*}
-    if alive; then cat "$dir/machine-id"; return; fi
-    down_quietly
+    if alive; then
+        # A new stack key reaches a running host too.
+        printf '%s\n' "${SWARMKIT_LAB_PUBLIC_KEY:-}" >"$dir/ssh/authorized_keys"
+        identity
+        return
+    fi
+    stop_quietly
+    has_disk || remove_disk
     [ -n "${SWARMKIT_LAB_PUBLIC_KEY:-}" ] || die "SWARMKIT_LAB_PUBLIC_KEY is empty"
-    for tool in dockerd sshd tini nsenter unshare iptables; do
+    for tool in dockerd sshd tini nsenter unshare iptables iptables-restore; do
         command -v "$tool" >/dev/null || die "$tool is missing: run scripts/setup.sh (apt-get install docker.io openssh-server tini iptables)"
     done
-    mkdir -p "$dir"/{docker,etc-docker,ssh}
+    mkdir -p "$dir"/{docker,etc-docker,etc-swarmkit,ssh}
     # libnetwork writes under a fixed /var/lib/docker, whatever --data-root says: each host bind-mounts its own.
-    mkdir -p /var/lib/docker /etc/docker
+    mkdir -p /var/lib/docker /etc/docker /etc/swarmkit
 
     ip netns add "$ns"
     local veth="${lab}-h${octet}"
     # A host destroyed a moment ago may still hold its veth while its last processes exit.
     if ip link show "$veth" >/dev/null 2>&1; then ip link del "$veth" 2>/dev/null || true; fi
     echo "$veth" >"$dir/veth"
-    ip link add "$veth" type veth peer name eth0 netns "$ns"
+    # A fixed MAC per address, as a VM's NIC has: a host made again under the same address answers at once, instead
+    # of after this machine's ARP entry for the old one expires.
+    local mac
+    mac=$(printf '02:5c:%02x:%02x:%02x:%02x' ${ip//./ })
+    ip link add "$veth" type veth peer name eth0 address "$mac" netns "$ns"
     ip link set "$veth" master "${lab}-br" up
     ip -n "$ns" link set lo up
     ip -n "$ns" addr add "$address" dev eth0
     ip -n "$ns" link set eth0 up
-    # The host firewall, as cloud-init installs it on a VM.
-    printf '%s\n' "${SWARMKIT_LAB_FIREWALL:-}" | nsenter --net="/run/netns/$ns" sh -s || die "the host firewall failed"
+    # The host firewall at boot, as a VM's boot unit runs it: the rules the kit last applied (kept on the disk in
+    # /etc/swarmkit), or for a new host its boot-time copy.
+    if [ ! -s "$dir/etc-swarmkit/firewall" ]; then
+        [ -n "${SWARMKIT_LAB_FIREWALL:-}" ] || die "SWARMKIT_LAB_FIREWALL is empty"
+        printf '%s\n' "$SWARMKIT_LAB_FIREWALL" >"$dir/etc-swarmkit/firewall"
+    fi
+    nsenter --net="/run/netns/$ns" sh "$dir/etc-swarmkit/firewall" || die "the host firewall failed"
 
-    ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh/host_ed25519" <<<y >/dev/null 2>&1
+    if [ ! -s "$dir/ssh/host_ed25519" ]; then
+        if [ -n "${SWARMKIT_LAB_HOST_KEY:-}" ]; then
+            (umask 077 && printf '%s\n' "$SWARMKIT_LAB_HOST_KEY" >"$dir/ssh/host_ed25519")
+            ssh-keygen -y -f "$dir/ssh/host_ed25519" >"$dir/ssh/host_ed25519.pub"
+        else
+            ssh-keygen -q -t ed25519 -N '' -C "$host" -f "$dir/ssh/host_ed25519" <<<y >/dev/null 2>&1
+        fi
+    fi
+    [ -s "$dir/machine-id" ] || cat /proc/sys/kernel/random/uuid >"$dir/machine-id"
     printf '%s\n' "$SWARMKIT_LAB_PUBLIC_KEY" >"$dir/ssh/authorized_keys"
     cat >"$dir/ssh/sshd_config" <<CFG
 Port 22
@@ -76,11 +117,10 @@ CFG
   "log-level": "warn"
 }
 JSON
-    cat /proc/sys/kernel/random/uuid >"$dir/machine-id"
 
     # The holder: PID 1 of the host (tini). Killing it ends every process of the host at once.
     rm -f "$dir/ready"
-    setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private \
+    exec_detached setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private \
         /bin/sh -c '
             set -e
             umount -l /run/netns 2>/dev/null || true
@@ -89,6 +129,7 @@ JSON
             hostname "$1"
             mount --bind "$2/docker" /var/lib/docker
             mount --bind "$2/etc-docker" /etc/docker
+            mount --bind "$2/etc-swarmkit" /etc/swarmkit
             touch "$2/ready"
             exec tini -- sleep infinity' holder "$host" "$dir" </dev/null >"$dir/holder.log" 2>&1 &
     local launcher=$! pid="" i
@@ -102,11 +143,11 @@ JSON
 
     start_docker
     start_sshd
-    cat "$dir/machine-id"
+    identity
 }
 
 start_docker() {
-    in_host setsid dockerd --config-file "$dir/daemon.json" </dev/null >>"$dir/dockerd.log" 2>&1 &
+    exec_detached nsenter -t "$(cat "$dir/pid")" -m -u -n -p -- setsid dockerd --config-file "$dir/daemon.json" </dev/null >>"$dir/dockerd.log" 2>&1 &
 }
 
 # Stops the host's dockerd (as a crash or a lost leader would), by the PID it wrote inside the host.
@@ -129,7 +170,7 @@ stop_sshd() {
 
 start_sshd() {
     alive || die "not running"
-    in_host /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd.log" </dev/null || die "sshd did not start"
+    (exec_detached nsenter -t "$(cat "$dir/pid")" -m -u -n -p -- /usr/sbin/sshd -f "$dir/ssh/sshd_config" -E "$dir/sshd.log" </dev/null) || die "sshd did not start"
 }
 
 wait_docker() {
@@ -145,7 +186,8 @@ restart_docker() {
     wait_docker
 }
 
-down_quietly() {
+# What a reboot does to the host: its processes and namespace go; its disk (the folder) stays.
+stop_quietly() {
     if [ -f "$dir/pid" ]; then
         local pid; pid=$(cat "$dir/pid")
         # Only our own holder: a tini living in this host's network namespace.
@@ -167,21 +209,25 @@ down_quietly() {
     find /sys/fs/cgroup -depth -type d -name "$cgroup" 2>/dev/null | while read -r top; do
         find "$top" -depth -type d -exec rmdir {} \; 2>/dev/null || true
     done
-    rm -rf "$dir"
+    rm -f "$dir/pid" "$dir/ready"
 }
+
+remove_disk() { rm -rf "$dir"; }
 
 case "$action" in
 up) up "$@" ;;
+stop) stop_quietly ;;
 down)
-    down_quietly
+    stop_quietly
+    remove_disk
     # Only on an explicit down: an `up` clearing a stale host must not race other hosts creating theirs.
     rmdir "$state_root/$lab" 2>/dev/null || true
     ;;
-status) if alive; then echo running; else echo absent; fi ;;
+status) if alive; then echo running; elif has_disk; then echo stopped; else echo absent; fi ;;
 restart-docker) restart_docker ;;
 stop-docker) stop_docker ;;
 stop-sshd) stop_sshd ;;
 start-sshd) start_sshd ;;
 start-docker) alive || die "not running"; start_docker; wait_docker ;;
-*) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | down LAB HOST | status LAB HOST" ;;
+*) die "usage: host.sh up LAB HOST ADDRESS/24 GATEWAY | stop|down|status LAB HOST" ;;
 esac

@@ -19,7 +19,11 @@ import {
     resources,
     settle,
     unwrap,
+    fakeKeyPair,
+    childOptions,
 } from "./mocks";
+import type { SwarmObservation } from "../../components/swarm/observe";
+import { retryWaitSeconds } from "../../components/ssh/dialPolicy";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForSwarmkitUnitTestsOnly swarmkit-unit";
 const PRIVATE_KEY = "-----BEGIN FAKE TEST KEY-----\nfake-key-for-unit-tests\n-----END FAKE TEST KEY-----\n";
@@ -203,7 +207,7 @@ function assertNoDockerApi(b: Built): void {
         assert.ok(![2375, 2376].includes(r.inputs.port), `${r.name} uses ${r.inputs.port}`);
     }
     for (const instance of b.of(T.instance)) {
-        assert.doesNotMatch(instance.inputs.userData, /\b237[56]\b/, `${instance.name} user data mentions a Docker API port`);
+        assert.doesNotMatch(userDataOf(instance), /\b237[56]\b/, `${instance.name} user data mentions a Docker API port`);
     }
 }
 
@@ -217,11 +221,17 @@ function revealed(value: any): any {
     return isSecretValue(value) ? value.value : value;
 }
 
-/** One line of the rendered host firewall matches. */
+/** An instance's user data: secret (it carries the instance's private host key), here revealed. */
+function userDataOf(instance: RecordedResource): string {
+    assert.ok(isSecretValue(instance.inputs.userData), `${instance.name} user data is not secret`);
+    return revealed(instance.inputs.userData);
+}
+
+/** One rule of the rendered host firewall matches. */
 function assertFirewallLine(userData: string, pattern: RegExp): void {
     assert.ok(
-        userData.split("\n").some((line) => line.includes("ipt -A ") && pattern.test(line)),
-        `no host firewall line matches ${pattern}`,
+        userData.split("\n").some((line) => line.includes("-A SWARMKIT-") && pattern.test(line)),
+        `no host firewall rule matches ${pattern}`,
     );
 }
 
@@ -421,26 +431,35 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
         }
     });
 
-    it("user data: the host name, and the host firewall with the VPC as nodes and load balancer range", () => {
+    it("user data: the host name, its own host key, and the host firewall with the VPC as nodes and load balancer range", () => {
         for (const host of b.hw.hosts) {
-            const userData: string = b.named(host.name, T.instance).inputs.userData;
+            const userData = userDataOf(b.named(host.name, T.instance));
+            const key = fakeKeyPair(`c3-${host.name}-host-key`);
             // Exactly the kit's cloud-init with these arguments (the key pair authorises "ubuntu": no second copy)...
             assert.equal(
                 userData,
                 renderCloudInit({
                     hostname: host.name,
                     user: "ubuntu",
-                    firewall: { nodesCidr: "10.42.0.0/16", adminCidr: "203.0.113.0/24", loadBalancerCidr: "10.42.0.0/16", publishedPorts: [80, 443] },
+                    firewall: { nodes: ["10.42.0.0/16"], admin: ["0.0.0.0/0"], loadBalancer: ["10.42.0.0/16"], publishedPorts: [80, 443] },
+                    hostKey: { privateKey: key.privateKeyOpenssh, publicKey: key.publicKeyOpenssh },
                 }),
             );
-            // ...which reads, line by line, as follows.
+            // ...which reads, line by line, as follows. SSH is the security group's to restrict: a new adminCidr
+            // then needs one pulumi up, and the host firewall never pins SSH to an old range.
             assert.ok(userData.includes(`hostname: "${host.name}"`), `${host.name} hostname`);
-            assertFirewallLine(userData, /--dport 22 -s 203\.0\.113\.0\/24 .*ACCEPT/);
-            assertFirewallLine(userData, /--dport 2377 -s 10\.42\.0\.0\/16 .*ACCEPT/);
-            assertFirewallLine(userData, /-p esp -s 10\.42\.0\.0\/16 .*ACCEPT/);
-            for (const port of [80, 443]) assertFirewallLine(userData, new RegExp(`--ctorigdstport ${port} .*! -s 10\\.42\\.0\\.0/16 .*DROP`));
+            assertFirewallLine(userData, /-A SWARMKIT-INPUT -s 0\.0\.0\.0\/0 -j SWARMKIT-ADMIN/);
+            assertFirewallLine(userData, /-A SWARMKIT-INPUT -s 10\.42\.0\.0\/16 -j SWARMKIT-NODES/);
+            assertFirewallLine(userData, /-A SWARMKIT-NODES -p tcp -m tcp --dport 2377 .*ACCEPT/);
+            assertFirewallLine(userData, /-A SWARMKIT-NODES -p esp .*ACCEPT/);
+            for (const port of [80, 443]) assertFirewallLine(userData, new RegExp(`--ctorigdstport ${port} -s 10\\.42\\.0\\.0/16 .*RETURN`));
             assert.ok(!userData.includes("ssh_authorized_keys"));
+            assert.ok(userData.includes(`ed25519_public: ${JSON.stringify(key.publicKeyOpenssh.trim())}`));
         }
+    });
+
+    it("the host firewall step gets the same rules as the boot-time copy", async () => {
+        assert.deepEqual((await unwrap(b.hw.firewall)).value, { nodes: ["10.42.0.0/16"], admin: ["0.0.0.0/0"], loadBalancer: ["10.42.0.0/16"], publishedPorts: [80, 443] });
     });
 
     it("SwarmHost: SSH to the public address, swarm on the private one, the key secret, the instance as identity", async () => {
@@ -456,9 +475,11 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
             const key = await unwrap(host.connection.privateKey);
             assert.equal(key.value, PRIVATE_KEY);
             assert.equal(key.secret, true, `${host.name} private key is not secret`);
+            // Once the instance passed its readiness check it must answer: a refusal fails within seconds.
             const limit = (await unwrap(host.connection.dialErrorLimit ?? 0)).value;
-            assert.ok(limit === -1 || limit >= 60, `dialErrorLimit ${limit} gives up too early for a booting instance`);
+            assert.ok(limit >= 0 && retryWaitSeconds(limit) < 10, `dialErrorLimit ${limit} keeps a step waiting on a host that is down`);
             assert.ok(((await unwrap(host.connection.perDialTimeout ?? 0)).value ?? 0) > 0);
+            assert.equal((await unwrap(host.connection.hostKey)).value, fakeKeyPair(`c3-${host.name}-host-key`).publicKeyOpenssh.trim(), "the kit's own host key is pinned");
             assert.equal((await unwrap(host.machineId)).value, instance.id);
         }
     });
@@ -470,6 +491,9 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
             assert.equal(isSecretValue(ready.connection), true);
             assert.equal(revealed(ready.connection).host, fakeIps.get(instance.name)?.publicIp);
             assert.deepEqual(ready.triggers, [instance.id]);
+            // The first SSH after boot waits for sshd, on the upstream provider's retry schedule.
+            const bootWait = retryWaitSeconds(revealed(ready.connection).dialErrorLimit);
+            assert.ok(bootWait >= 120 && bootWait <= 300, `the readiness check waits ${bootWait} s for sshd`);
             assert.ok(ready.create.includes("cloud-init status --wait"));
             assert.ok(ready.create.includes(`swarmkit_host='${host.name}'`));
             assert.ok(ready.create.includes("iptables -w -C INPUT -j SWARMKIT-INPUT"));
@@ -483,7 +507,7 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
 
     it("SwarmCluster gets the managers first: init on manager-1 over its public IP, every node advertising its private IP", async () => {
         const { SwarmCluster } = await import("../../components/swarm/cluster");
-        const cluster = new SwarmCluster("c3-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true, probe: async () => true });
+        const cluster = new SwarmCluster("c3-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true });
         await unwrap(cluster.ready);
         await quiet();
         const ipsOf = (name: string) => fakeIps.get(`c3-${name}`) as { publicIp: string; privateIp: string };
@@ -499,12 +523,12 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
             assert.ok(join, `${name} joins`);
             assert.equal(revealed(join.inputs.connection).host, ipsOf(name).publicIp);
             assert.ok(join.inputs.create.includes(`--advertise-addr '${ipsOf(name).privateIp}'`), `${name} advertises its private address`);
-            assert.ok(join.inputs.create.includes(`${ipsOf("manager-1").privateIp}:2377`), `${name} joins through manager-1's private address`);
-            assert.ok(!join.inputs.create.includes(ipsOf(name).publicIp), `${name}'s public address leaks into the swarm`);
+            const stdin: string = revealed(join.inputs.stdin);
+            assert.ok(stdin.endsWith(`\n${["manager-1", "manager-2", "manager-3"].map((m) => ipsOf(m).privateIp).join(" ")}\n`), `${name} joins through the managers' private addresses`);
+            assert.ok(!join.inputs.create.includes(ipsOf(name).publicIp) && !stdin.includes(ipsOf(name).publicIp), `${name}'s public address leaks into the swarm`);
         }
-        assert.ok(resources.some((r) => r.name === "c3-swarm-promote-manager-2"));
-        assert.ok(resources.some((r) => r.name === "c3-swarm-register-worker-1"));
-        assert.ok(!resources.some((r) => r.name === "c3-swarm-promote-worker-1"));
+        const members = resources.find((r) => r.type === T.command && r.name === "c3-swarm-members");
+        assert.ok(members && members.inputs.create.includes("docker node promote"), "the members step promotes the managers");
         assert.equal((await unwrap(cluster.dockerHost)).value, `ssh://ubuntu@${ipsOf("manager-1").publicIp}`);
     });
 });
@@ -620,8 +644,9 @@ describe("AwsHosts in an existing VPC", () => {
             const i = b.named(host.name, T.instance).inputs;
             assert.equal(i.ami, "ami-0fixed");
             assert.equal(i.instanceType, host.role === "manager" ? "m7i.large" : "t3.medium");
-            assertFirewallLine(i.userData, /-p tcp --dport 7946 -s 172\.31\.0\.0\/16 .*ACCEPT/);
-            assertFirewallLine(i.userData, /--ctorigdstport 443 .*! -s 172\.31\.0\.0\/16 .*DROP/);
+            const userData = userDataOf(b.named(host.name, T.instance));
+            assertFirewallLine(userData, /-A SWARMKIT-INPUT -s 172\.31\.0\.0\/16 -j SWARMKIT-NODES/);
+            assertFirewallLine(userData, /--ctorigdstport 443 -s 172\.31\.0\.0\/16 .*RETURN/);
         }
     });
 });
@@ -633,7 +658,7 @@ describe("AwsHosts with another login user, given a private key that is not mark
     });
 
     it("has cloud-init authorise the key for that user", async () => {
-        const userData: string = b.named("manager-1", T.instance).inputs.userData;
+        const userData = userDataOf(b.named("manager-1", T.instance));
         assert.ok(userData.includes(`- name: "admin"`));
         assert.ok(userData.includes(JSON.stringify(PUBLIC_KEY)));
         assert.equal((await unwrap(b.hw.hosts[0].connection.user)).value, "admin");
@@ -643,5 +668,37 @@ describe("AwsHosts with another login user, given a private key that is not mark
         const key = await unwrap(b.hw.hosts[0].connection.privateKey);
         assert.equal(key.value, PRIVATE_KEY);
         assert.equal(key.secret, true);
+    });
+});
+
+describe("AwsHosts: an instance deleted outside Pulumi", () => {
+    it("is made again by `pulumi up --refresh`, and the new machine joins the swarm again with no old entry left", async () => {
+        // The refresh found worker-1's instance gone and dropped it from the state: this run creates a new one
+        // (a new id), and the observation reads a fresh machine there (not in the swarm) while the managers still
+        // list the old one, Down.
+        const b = await build("gone", { "swarmkit:managers": "3", "swarmkit:workers": "2" });
+        const { SwarmCluster } = await import("../../components/swarm/cluster");
+        const names = b.hw.hosts.map((h) => h.name);
+        const observation: SwarmObservation = {
+            hosts: Object.fromEntries(
+                names.map((n) => [n, { reachable: true, local: { state: "active" as const, controlAvailable: n.startsWith("manager"), remoteManagers: [] } }]),
+            ),
+            operator: "manager-1",
+            nodes: names.map((n) => ({ id: `old-${n}`, hostname: n, status: n === "worker-1" ? "Down" : "Ready", availability: n.startsWith("manager") ? "Drain" : "Active", managerStatus: n === "manager-1" ? "Leader" : n.startsWith("manager") ? "Reachable" : "" })),
+            privateAddresses: {},
+        };
+        observation.hosts["worker-1"] = { reachable: true, local: { state: "inactive" } };
+        const cluster = new SwarmCluster("gone-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true, observation }, { transformations: [recordDependencies] });
+        await unwrap(cluster.ready);
+        await quiet();
+        const join = resources.find((r) => r.name === "gone-swarm-join-worker-1");
+        assert.ok(join);
+        assert.equal(join.inputs.triggers[0], b.named("worker-1", T.instance).id, "the join step follows the instance: a new instance joins anew");
+        assert.match(join.inputs.triggers[2], /^repair: not in the swarm/);
+        assert.deepEqual(childOptions.get("gone-swarm-join-worker-1")?.ignoreChanges, [], "a fresh token, not the stored one");
+        assert.deepEqual(childOptions.get("gone-swarm-join-worker-2")?.ignoreChanges, ["stdin", "triggers[2]"], "the others stay as they are");
+        // The members step runs after the new machine joined and removes every entry no configured node owns.
+        assert.deepEqual(dependencies.get("gone-swarm-members")?.includes("gone-swarm-join-worker-1"), true);
+        assert.match(resources.find((r) => r.name === "gone-swarm-members")!.inputs.create, /case "\$wanted" in \*" \$id "\*\) continue ;; esac/);
     });
 });

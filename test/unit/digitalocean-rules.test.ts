@@ -8,6 +8,8 @@ import { forwardingRules, healthcheck, wantsLoadBalancer } from "../../component
 import { clusterTagName, dropletName, roleTagName, slug } from "../../components/hardware/digitalocean/naming";
 import { renderReadyCheck } from "../../components/hardware/readiness";
 import { isDockerImage } from "../../components/hardware/digitalocean/userData";
+import { HOST_FIREWALL_UNIT, renderCloudInit } from "../../components/hardware/cloudInit";
+import { INPUT_CHAIN, renderHostFirewall } from "../../components/firewall/hostFirewall";
 import type { DigitalOceanSettings } from "../../components/config";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -107,11 +109,14 @@ describe("readiness check", () => {
     it("fails when anything listens on Docker's remote API ports", () => {
         assert.ok(script.includes("ss -Hltn '( sport = :2375 or sport = :2376 )'"));
     });
-    it("names the unit and chain that cloud-init and the host firewall really install", () => {
-        const cloudInit = fs.readFileSync(path.join(ROOT, "components/hardware/cloudInit.ts"), "utf8");
-        const hostFirewall = fs.readFileSync(path.join(ROOT, "components/firewall/hostFirewall.ts"), "utf8");
-        assert.ok(cloudInit.includes("/etc/systemd/system/swarmkit-firewall.service"));
-        assert.ok(hostFirewall.includes('INPUT_CHAIN = "SWARMKIT-INPUT"'));
+    it("checks the unit and chain that cloud-init and the host firewall really install", () => {
+        const args = { nodes: ["10.43.0.0/20"], admin: ["0.0.0.0/0"], loadBalancer: ["10.43.0.0/20"], publishedPorts: [] };
+        const userData = renderCloudInit({ hostname: "manager-1", user: "root", firewall: args });
+        const check = renderReadyCheck("manager-1");
+        assert.ok(userData.includes(`/etc/systemd/system/${HOST_FIREWALL_UNIT}`));
+        assert.ok(check.includes(`systemctl is-enabled --quiet ${HOST_FIREWALL_UNIT}`));
+        assert.ok(renderHostFirewall(args).includes(`iptables -w -I INPUT 1 -j ${INPUT_CHAIN}`));
+        assert.ok(check.includes(`iptables -w -C INPUT -j ${INPUT_CHAIN}`));
     });
 });
 

@@ -15,7 +15,10 @@ import {
     reveal,
     settle,
     unwrap,
+    fakeKeyPair,
 } from "./mocks";
+import { retryWaitSeconds } from "../../components/ssh/dialPolicy";
+import type { SwarmObservation } from "../../components/swarm/observe";
 import { ConfigError, SwarmkitConfig, parseConfig } from "../../components/config";
 import { hostNames } from "../../components/host";
 import { renderHostFirewall } from "../../components/firewall/hostFirewall";
@@ -191,15 +194,20 @@ for (const stack of ["do-3", "do-5"] as const) {
             }
         });
 
-        it("connects as root with the stack's private key, kept secret, and keeps dialling while droplets boot", async () => {
+        it("connects as root with the stack's private key, kept secret, pins the droplet's host key, waits only while droplets boot", async () => {
             for (const host of b.component.hosts) {
                 const key = await unwrap(host.connection.privateKey);
                 assert.equal(key.value, PRIVATE_KEY);
                 assert.equal(key.secret, true, `${host.name}: the private key is not secret`);
                 assert.equal((await unwrap(host.connection.user)).value, "root");
+                assert.equal((await unwrap(host.connection.hostKey)).value, fakeKeyPair(`${b.name}-${host.name}-host-key`).publicKeyOpenssh.trim());
+                // After the readiness check a droplet must answer: a refusal fails within seconds, on any provider.
                 const limit = (await unwrap(host.connection.dialErrorLimit as pulumi.Input<number>)).value;
-                assert.ok(limit === -1 || limit >= 60, `dialErrorLimit ${limit} gives up too early`);
+                assert.ok(limit >= 0 && retryWaitSeconds(limit) < 10, `dialErrorLimit ${limit} keeps a step waiting on a gone droplet`);
                 assert.ok(((await unwrap(host.connection.perDialTimeout as pulumi.Input<number>)).value ?? 0) > 0);
+                const ready = b.of(T.command).find((c) => c.name === `${b.name}-${host.name}-ready`)!;
+                const bootWait = retryWaitSeconds(reveal(ready.inputs.connection).dialErrorLimit);
+                assert.ok(bootWait >= 120, `the readiness check waits only ${bootWait} s for a booting droplet`);
             }
         });
 
@@ -283,20 +291,19 @@ for (const stack of ["do-3", "do-5"] as const) {
                 assert.match(userData, /^#cloud-config\n/);
                 assert.ok(userData.includes(`hostname: "${hostName}"`), `${d.name}: hostname`);
                 assert.ok(/packages: \[[^\]]*"docker\.io"/.test(userData), `${d.name}: docker.io is not installed`);
-                assert.ok(userData.includes(`-p esp -s ${VPC} -m comment --comment "esp" -j ACCEPT`), `${d.name}: no ESP host rule`);
-                assert.ok(userData.includes(`-p tcp --dport 22 -s ${b.config.adminCidr} `), `${d.name}: SSH host rule`);
-                assert.ok(userData.includes(`-p udp --dport 4789 -s ${VPC} `), `${d.name}: VXLAN host rule`);
+                assert.ok(userData.includes(`-A SWARMKIT-INPUT -s ${VPC} -j SWARMKIT-NODES`), `${d.name}: nodes are the VPC`);
+                assert.ok(userData.includes(`-A SWARMKIT-NODES -p esp -m comment --comment "esp" -j ACCEPT`), `${d.name}: no ESP host rule`);
+                // Behind the cloud firewall (which admits SSH from adminCidr only) the host does not pin SSH too.
+                assert.ok(userData.includes("-A SWARMKIT-INPUT -s 0.0.0.0/0 -j SWARMKIT-ADMIN"), `${d.name}: SSH host rule`);
+                assert.ok(userData.includes(`-A SWARMKIT-NODES -p udp -m udp --dport 4789 `), `${d.name}: VXLAN host rule`);
                 assert.ok(
-                    userData.split("\n").some((l) => /--ctorigdstport 80 /.test(l) && l.includes(`! -s ${VPC} `) && l.endsWith("-j DROP")),
+                    userData.split("\n").some((l) => /--ctorigdstport 80 /.test(l) && l.includes(`-s ${VPC} `) && l.endsWith("-j RETURN")),
                     `${d.name}: published port 80 is not limited to the VPC`,
                 );
+                assert.ok(isSecretValue(d.inputs.userData), `${d.name}: user data carrying the host key is not secret`);
+                assert.ok(userData.includes(`ed25519_public: ${JSON.stringify(fakeKeyPair(`${d.name}-host-key`).publicKeyOpenssh.trim())}`));
                 // The very host firewall the kit renders from the port table, line for line.
-                const hostFirewall = renderHostFirewall({
-                    nodesCidr: VPC,
-                    adminCidr: b.config.adminCidr,
-                    loadBalancerCidr: VPC,
-                    publishedPorts: b.config.publishedPorts,
-                });
+                const hostFirewall = renderHostFirewall({ nodes: [VPC], admin: ["0.0.0.0/0"], loadBalancer: [VPC], publishedPorts: b.config.publishedPorts });
                 for (const line of hostFirewall.trimEnd().split("\n")) {
                     assert.ok(userData.includes(`\n      ${line}\n`), `${d.name}: host firewall line missing: ${line}`);
                 }
@@ -349,9 +356,12 @@ describe("DigitalOceanHosts variants", () => {
         assert.equal(b.of(T.lb).length, 1);
         for (const d of b.of(T.droplet)) {
             const userData: string = reveal(d.inputs.userData);
-            assert.ok(userData.includes(`-p esp -s ${VPC} `));
-            assert.ok(userData.includes("ipt -P INPUT DROP"));
+            assert.ok(userData.includes(`-A SWARMKIT-INPUT -s ${VPC} -j SWARMKIT-NODES`));
+            assert.ok(userData.includes("iptables -w -P INPUT DROP"));
+            // The host firewall is the only filter here: it pins SSH to adminCidr.
+            assert.ok(userData.includes(`-A SWARMKIT-INPUT -s ${b.config.adminCidr} -j SWARMKIT-ADMIN`));
         }
+        assert.deepEqual(b.component.firewall.admin, [b.config.adminCidr]);
         for (const c of b.of(T.command)) assert.deepEqual(dependencies.get(c.name), []);
     });
 
@@ -382,7 +392,7 @@ describe("DigitalOceanHosts variants", () => {
         assert.equal(b.one(T.vpc).inputs.ipRange, "10.99.16.0/20");
         assert.equal(b.one(T.lb).inputs.region, "ams3");
         assert.deepEqual(b.of(T.droplet).map((d) => [d.inputs.region, d.inputs.size]), [["ams3", "s-2vcpu-2gb"], ["ams3", "s-4vcpu-8gb"]]);
-        assert.ok(reveal(b.of(T.droplet)[0].inputs.userData).includes("-p esp -s 10.99.16.0/20 "));
+        assert.ok(reveal(b.of(T.droplet)[0].inputs.userData).includes("-A SWARMKIT-INPUT -s 10.99.16.0/20 -j SWARMKIT-NODES"));
     });
 
     it("keeps the private key secret in every connection even when it is handed over as a plain string", async () => {
@@ -416,5 +426,50 @@ describe("DigitalOceanHosts variants", () => {
         );
         assert.equal(configOf({}).digitalocean?.cloudFirewall, true);
         assert.equal(configOf({}).digitalocean?.loadBalancer, true);
+    });
+});
+
+describe("DigitalOceanHosts on day 2", () => {
+    // The swarm steps answer as the scripts would.
+    addOutputFaker((args) => {
+        if (args.type !== "command:remote:Command" || !args.name.startsWith("gone-swarm-")) return undefined;
+        if (args.name.includes("-init-")) return { stdout: JSON.stringify({ nodeId: "m1", clusterId: "c1" }) };
+        if (args.name.endsWith("-tokens")) return { stdout: JSON.stringify({ worker: "SWMTKN-1-w", manager: "SWMTKN-1-m", unlockKey: "" }) };
+        return { stdout: `id-${args.name}` };
+    });
+
+    it("never replaces a droplet for a user data change: the host firewall step applies new rules instead", async () => {
+        const b = await build("day2", { "swarmkit:managers": "1", "swarmkit:workers": "1" });
+        for (const d of b.of(T.droplet)) {
+            assert.deepEqual(childOptions.get(d.name)?.ignoreChanges, ["userData"], d.name);
+            assert.deepEqual(childOptions.get(d.name)?.additionalSecretOutputs, ["userData"], d.name);
+        }
+    });
+
+    it("a droplet deleted outside Pulumi is made again by `pulumi up --refresh`, and the new one joins the swarm again", async () => {
+        const b = await build("gone", { "swarmkit:managers": "1", "swarmkit:workers": "2" });
+        const { SwarmCluster } = await import("../../components/swarm/cluster");
+        const observation: SwarmObservation = {
+            hosts: {
+                "manager-1": { reachable: true, local: { state: "active", controlAvailable: true, remoteManagers: [] } },
+                "worker-1": { reachable: true, local: { state: "inactive" } },
+                "worker-2": { reachable: true, local: { state: "active", remoteManagers: [] } },
+            },
+            operator: "manager-1",
+            nodes: [
+                { id: "m1", hostname: "manager-1", status: "Ready", availability: "Drain", managerStatus: "Leader" },
+                { id: "old-w1", hostname: "worker-1", status: "Down", availability: "Active", managerStatus: "" },
+                { id: "w2", hostname: "worker-2", status: "Ready", availability: "Active", managerStatus: "" },
+            ],
+            privateAddresses: {},
+        };
+        const cluster = new SwarmCluster("gone-swarm", { hosts: b.component.hosts, autolock: true, drainManagers: true, observation }, { transformations: [recordDependencies] });
+        await unwrap(cluster.ready);
+        await settle();
+        const join = resources.find((r) => r.name === "gone-swarm-join-worker-1")!;
+        assert.equal(join.inputs.triggers[0], b.of(T.droplet).find((d) => d.name === "gone-worker-1")!.id, "the join step follows the droplet");
+        assert.match(join.inputs.triggers[2], /^repair: not in the swarm/);
+        assert.deepEqual(childOptions.get("gone-swarm-join-worker-1")?.ignoreChanges, []);
+        assert.deepEqual(childOptions.get("gone-swarm-join-worker-2")?.ignoreChanges, ["stdin", "triggers[2]"]);
     });
 });

@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { addOutputFaker, childOptions, installMocks, recordDependencies, resources, reveal, settle, unwrap } from "./mocks";
 import { KvmSettings, SwarmkitConfig, parseConfig } from "../../components/config";
 import { renderKvmCreate, renderKvmDelete } from "../../components/hardware/kvm/script";
-import { CLOUD_INIT_ENV, NODES_CIDR_PLACEHOLDER } from "../../components/hardware/multipass/localVm";
+import { CLOUD_INIT_ENV, HOST_KEY_PRIVATE_PLACEHOLDER, HOST_KEY_PUBLIC_PLACEHOLDER, NODES_CIDR_PLACEHOLDER } from "../../components/hardware/multipass/localVm";
 import type { KvmHosts as KvmHostsType } from "../../components/hardware/kvm";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKeyNotARealOne swarmkit@unit";
@@ -36,7 +36,9 @@ let vmCount = 0;
 addOutputFaker((args) => {
     if (args.type !== "command:local:Command" || !args.name.startsWith("kvm-")) return undefined;
     vmCount++;
-    return { stdout: JSON.stringify({ address: `192.168.122.${10 + vmCount}`, id: `uuid-${args.name}` }) + "\n" };
+    return {
+        stdout: JSON.stringify({ address: `192.168.122.${10 + vmCount}`, id: `uuid-${args.name}`, hostKey: `ssh-ed25519 AAAAhost${vmCount}`, nodesCidr: "192.168.122.0/24" }) + "\n",
+    };
 });
 
 let KvmHosts: typeof KvmHostsType;
@@ -93,7 +95,17 @@ describe("KvmHosts with 3 managers and 2 workers", () => {
         const userData: string = reveal(c.inputs.environment)[CLOUD_INIT_ENV];
         assert.match(userData, /"docker\.io"/);
         assert.ok(userData.includes(JSON.stringify(PUBLIC_KEY)));
-        assert.match(userData, /-p tcp --dport 2377 -s 192\.168\.122\.0\/24 /);
+        assert.ok(userData.includes("-A SWARMKIT-INPUT -s 192.168.122.0/24 -j SWARMKIT-NODES"), "boot-time firewall: nodes are the VM network");
+        assert.ok(userData.includes(`ed25519_public: "${HOST_KEY_PUBLIC_PLACEHOLDER}"`), "the create script puts in the VM's own host key");
+    });
+
+    it("applies adminCidr and the published ports with the kit's firewall step, the VM network standing in for the load balancer", async () => {
+        assert.deepEqual((await unwrap(component.firewall)).value, {
+            nodes: ["192.168.122.0/24"],
+            admin: ["0.0.0.0/0"],
+            loadBalancer: ["192.168.122.0/24"],
+            publishedPorts: [],
+        });
     });
 
     it("gives the swarm each VM's address and UUID, over SSH as ubuntu", async () => {
@@ -105,6 +117,7 @@ describe("KvmHosts with 3 managers and 2 workers", () => {
             assert.equal((await unwrap(h.machineId)).value, `uuid-kvm-${h.name}`);
             assert.equal(h.connection.user, "ubuntu");
             assert.equal((await unwrap(h.connection.privateKey)).secret, true);
+            assert.match((await unwrap(h.connection.hostKey)).value, /^ssh-ed25519 AAAAhost\d+$/, "the key its create script printed is pinned");
         }
     });
 });
@@ -120,6 +133,8 @@ domifaddr)
   [ "$n" -ge "\${FAKE_ADDRESS_AFTER:-1}" ] && echo " vnet0      52:54:00:12:34:56    ipv4         \${FAKE_IP:-192.168.122.45}/24"
   exit 0 ;;
 domuuid) echo "6f1e0c9a-1111-2222-3333-444455556666" ;;
+domstate) echo "\${FAKE_DOMSTATE:-running}" ;;
+start) : ;;
 net-dumpxml) echo "<network><name>$2</name><ip address='192.168.150.1' netmask='255.255.255.0'><dhcp/></ip></network>" ;;
 destroy) [ -f "$FAKE_DIR/running" ] || { echo "error: domain is not running" >&2; exit 1; }; rm -f "$FAKE_DIR/running" ;;
 undefine) rm -f "$FAKE_DIR/defined" ;;
@@ -134,13 +149,19 @@ touch "$FAKE_DIR/defined" "$FAKE_DIR/running"
 const FAKE_QEMU_IMG = `#!/bin/sh
 echo "qemu-img $*" >> "$FAKE_LOG"
 `;
+// Stands in for a scan of the guest's key: no test ever sends anything to the address it is given.
+const FAKE_KEYSCAN = `#!/bin/sh
+echo "ssh-keyscan $*" >> "$FAKE_LOG"
+for a; do host=$a; done
+echo "$host ssh-ed25519 AAAAscanned"
+`;
 
 let bin: string;
 let noVirsh: string;
 before(() => {
     bin = mkdtempSync(join(tmpdir(), "swarmkit-fake-kvm-"));
     noVirsh = mkdtempSync(join(tmpdir(), "swarmkit-fake-kvm-novirsh-"));
-    for (const [name, text] of [["virsh", FAKE_VIRSH], ["virt-install", FAKE_VIRT_INSTALL], ["qemu-img", FAKE_QEMU_IMG]]) {
+    for (const [name, text] of [["virsh", FAKE_VIRSH], ["virt-install", FAKE_VIRT_INSTALL], ["qemu-img", FAKE_QEMU_IMG], ["ssh-keyscan", FAKE_KEYSCAN]]) {
         for (const dir of name === "virsh" ? [bin] : [bin, noVirsh]) {
             writeFileSync(join(dir, name), text);
             chmodSync(join(dir, name), 0o755);
@@ -148,7 +169,7 @@ before(() => {
     }
 });
 
-const USER_DATA = `#cloud-config\nruncmd:\n  - ["iptables", "-s", "${NODES_CIDR_PLACEHOLDER}"]\n`;
+const USER_DATA = `#cloud-config\nssh_keys:\n  ed25519_private: |\n    ${HOST_KEY_PRIVATE_PLACEHOLDER}\n  ed25519_public: "${HOST_KEY_PUBLIC_PLACEHOLDER}"\nruncmd:\n  - ["iptables", "-s", "${NODES_CIDR_PLACEHOLDER}"]\n`;
 
 function run(script: string, opts: { defined?: boolean; env?: Record<string, string>; path?: string } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "swarmkit-kvm-run-"));
@@ -178,7 +199,14 @@ describe("the kvm create script", () => {
     it("makes the overlay, imports the VM, polls for its address and prints only the JSON line", () => {
         const { r, dir } = runCreate({ nodesCidr: "192.168.122.0/24" }, { env: { FAKE_ADDRESS_AFTER: "2" } });
         assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout, '{"address":"192.168.122.45","id":"6f1e0c9a-1111-2222-3333-444455556666"}\n');
+        const out = JSON.parse(r.stdout);
+        assert.deepEqual({ ...out, hostKey: "-" }, { address: "192.168.122.45", id: "6f1e0c9a-1111-2222-3333-444455556666", hostKey: "-", nodesCidr: "192.168.122.0/24" });
+        assert.match(out.hostKey, /^ssh-ed25519 AAAA\S+$/);
+        // The VM's own host key went into its cloud-init and nowhere else: only its public half is printed.
+        const userData = readFileSync(join(r.dir, "user-data"), "utf8");
+        assert.ok(userData.includes(`ed25519_public: "${out.hostKey}"`));
+        assert.match(userData, /  ed25519_private: \|\n    -----BEGIN OPENSSH PRIVATE KEY-----\n(    \S+\n)+    -----END OPENSSH PRIVATE KEY-----\n/);
+        assert.ok(!r.stdout.includes("PRIVATE KEY") && !r.stderr.includes("PRIVATE KEY"));
         assert.ok(r.calls.includes(`qemu-img create -f qcow2 -F qcow2 -b ${dir}/image.qcow2 /pool/lab-manager-1.qcow2 10G`));
         const install = r.calls.find((c) => c.startsWith("virt-install"))!;
         assert.match(
@@ -186,14 +214,25 @@ describe("the kvm create script", () => {
             /^virt-install --import --name lab-manager-1 --memory 2048 --vcpus 2 --disk path=\/pool\/lab-manager-1\.qcow2,format=qcow2 --cloud-init user-data=\S+ --network network=default --os-variant ubuntu24\.04 --noautoconsole$/,
         );
         assert.equal(r.calls.filter((c) => c.startsWith("virsh domifaddr")).length, 2, "polled until an IPv4 appeared");
-        assert.equal(readFileSync(join(r.dir, "user-data"), "utf8"), USER_DATA.replace(NODES_CIDR_PLACEHOLDER, "192.168.122.0/24"));
+        assert.match(readFileSync(join(r.dir, "user-data"), "utf8"), /\["iptables", "-s", "192\.168\.122\.0\/24"\]/);
     });
 
-    it("does not create a domain that virsh already knows", () => {
-        const { r } = runCreate({ nodesCidr: "192.168.122.0/24" }, { defined: true });
+    it("does not create a domain that virsh already knows, and keeps the host key it printed when it made it", () => {
+        const previous = JSON.stringify({ address: "192.168.122.45", id: "x", hostKey: "ssh-ed25519 AAAAfirst", nodesCidr: "192.168.122.0/24" });
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24" }, { defined: true, env: { PULUMI_COMMAND_STDOUT: previous } });
         assert.equal(r.status, 0, r.stderr);
-        assert.deepEqual(r.calls.filter((c) => /^(virt-install|qemu-img)/.test(c)), []);
+        assert.deepEqual(r.calls.filter((c) => /^(virt-install|qemu-img|virsh start|ssh-keyscan)/.test(c)), []);
         assert.equal(JSON.parse(r.stdout).id, "6f1e0c9a-1111-2222-3333-444455556666");
+        assert.equal(JSON.parse(r.stdout).hostKey, "ssh-ed25519 AAAAfirst");
+    });
+
+    it("starts a domain that is shut off (a workstation reboot), and pins the key a domain made elsewhere presents", () => {
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24" }, { defined: true, env: { FAKE_DOMSTATE: "shut off" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.ok(r.calls.includes("virsh start lab-manager-1"));
+        assert.ok(r.calls.includes("ssh-keyscan -t ed25519 192.168.122.45"));
+        assert.equal(JSON.parse(r.stdout).hostKey, "ssh-ed25519 AAAAscanned");
+        assert.match(r.stderr, /pinning the host key the existing VM presents/);
     });
 
     it("reads the network's range from libvirt when nodesCidr is not configured", () => {

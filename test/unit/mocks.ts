@@ -27,6 +27,13 @@ export function addCallFaker(faker: CallFaker): void {
 }
 
 let counter = 0;
+
+/** What a mocked tls.PrivateKey "generates": recognisably fake, different per resource. */
+export function fakeKeyPair(name: string): { publicKeyOpenssh: string; privateKeyOpenssh: string; privateKeyPem: string } {
+    const tag = Buffer.from(name).toString("base64").replace(/=+$/, "");
+    const privateKey = `-----BEGIN FAKE TEST KEY-----\nfake-${tag}\n-----END FAKE TEST KEY-----\n`;
+    return { publicKeyOpenssh: `ssh-ed25519 AAAAFakeKey${tag}\n`, privateKeyOpenssh: privateKey, privateKeyPem: privateKey };
+}
 export async function installMocks(config: Record<string, string> = {}): Promise<void> {
     pulumi.runtime.setAllConfig(config);
     await pulumi.runtime.setMocks(
@@ -35,6 +42,8 @@ export async function installMocks(config: Record<string, string> = {}): Promise
                 const id = `${args.name}-id-${++counter}`;
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs, id });
                 let outputs: Record<string, any> = { ...args.inputs };
+                // Generated keys (the stack key, cloud host keys): a fake pair per resource, never a real key.
+                if (args.type === "tls:index/privateKey:PrivateKey") outputs = { ...outputs, ...fakeKeyPair(args.name) };
                 for (const faker of fakers) outputs = { ...outputs, ...(faker(args) ?? {}) };
                 return { id, state: outputs };
             },

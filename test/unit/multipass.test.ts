@@ -12,7 +12,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { addOutputFaker, childOptions, installMocks, isSecretValue, recordDependencies, resources, reveal, settle, unwrap } from "./mocks";
 import { SwarmkitConfig, parseConfig } from "../../components/config";
 import { INSTALL_HINT, renderMultipassCreate, renderMultipassDelete } from "../../components/hardware/multipass/script";
-import { CLOUD_INIT_ENV, NODES_CIDR_PLACEHOLDER, parseVmOutput } from "../../components/hardware/multipass/localVm";
+import { CLOUD_INIT_ENV, HOST_KEY_PRIVATE_PLACEHOLDER, HOST_KEY_PUBLIC_PLACEHOLDER, NODES_CIDR_PLACEHOLDER, parseVmOutput } from "../../components/hardware/multipass/localVm";
+import { retryWaitSeconds } from "../../components/ssh/dialPolicy";
 import type { MultipassHosts as MultipassHostsType } from "../../components/hardware/multipass";
 
 const PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKeyNotARealOne swarmkit@unit";
@@ -37,7 +38,7 @@ let vmCount = 0;
 addOutputFaker((args) => {
     if (args.type !== "command:local:Command" || !args.name.startsWith("mp")) return undefined;
     vmCount++;
-    return { stdout: JSON.stringify({ address: `10.80.5.${10 + vmCount}`, id: `machine-${args.name}` }) + "\n" };
+    return { stdout: JSON.stringify({ address: `10.80.5.${10 + vmCount}`, id: `machine-${args.name}`, hostKey: `ssh-ed25519 AAAAhost${vmCount}`, nodesCidr: "10.80.5.0/24" }) + "\n" };
 });
 
 let MultipassHosts: typeof MultipassHostsType;
@@ -86,10 +87,16 @@ describe("MultipassHosts with 3 managers and 2 workers", () => {
         assert.match(userData, /"docker\.io"/);
         assert.match(userData, /- name: "ubuntu"/);
         assert.ok(userData.includes(`- ${JSON.stringify(PUBLIC_KEY)}`), "the stack's key is authorised");
-        assert.match(userData, /-p tcp --dport 2377 -s 10\.80\.5\.0\/24 .*-j ACCEPT/);
-        assert.match(userData, /-p tcp --dport 22 -s 192\.168\.1\.0\/24 .*-j ACCEPT/);
-        assert.match(userData, /--ctorigdstport 8080 .*! -s 10\.80\.5\.0\/24 .*-j DROP/);
+        // The boot-time copy: swarm ports and SSH from the VM network only, nothing published. adminCidr and the
+        // published ports come with the kit's firewall step, so changing them never touches the VM itself.
+        assert.ok(userData.includes("-A SWARMKIT-INPUT -s 10.80.5.0/24 -j SWARMKIT-NODES"));
+        assert.ok(userData.includes("-A SWARMKIT-INPUT -s 10.80.5.0/24 -j SWARMKIT-ADMIN"));
+        assert.ok(!userData.includes("192.168.1.0/24") && !userData.includes("--ctorigdstport 8080"));
         assert.ok(!userData.includes(NODES_CIDR_PLACEHOLDER));
+    });
+
+    it("applies adminCidr and the published ports with the kit's firewall step", async () => {
+        assert.deepEqual((await unwrap(component.firewall)).value, { nodes: ["10.80.5.0/24"], admin: ["192.168.1.0/24"], loadBalancer: ["10.80.5.0/24"], publishedPorts: [8080] });
     });
 
     it("gives the swarm each VM's address, id and an SSH connection as ubuntu with the secret key", async () => {
@@ -107,7 +114,11 @@ describe("MultipassHosts with 3 managers and 2 workers", () => {
             const key = await unwrap(h.connection.privateKey);
             assert.equal(key.secret, true);
             assert.equal(key.value, PRIVATE_KEY);
-            assert.ok(Number(h.connection.dialErrorLimit) >= 100, "tolerates a slow boot");
+            assert.match((await unwrap(h.connection.hostKey)).value, /^ssh-ed25519 AAAAhost\d+$/, "the key its create script printed is pinned");
+            // The readiness check is patient with a booting VM; the steps after it expect an answer.
+            const ready = resources.find((r) => r.name === `mp-${h.name}-ready`)!;
+            assert.ok(retryWaitSeconds(reveal(ready.inputs.connection).dialErrorLimit) >= 120, "tolerates a slow boot");
+            assert.ok(retryWaitSeconds(Number(h.connection.dialErrorLimit)) < 10, "a VM that is down fails fast");
         }
         assert.equal(new Set(await Promise.all(component.hosts.map(async (h) => (await unwrap(h.sshAddress)).value))).size, 5);
     });
@@ -125,9 +136,10 @@ describe("MultipassHosts with 3 managers and 2 workers", () => {
 
 describe("parseVmOutput", () => {
     it("reads the JSON line and rejects anything else", () => {
-        assert.deepEqual(parseVmOutput('{"address":"10.1.2.3","id":"abc"}\n'), { address: "10.1.2.3", id: "abc" });
+        const line = '{"address":"10.1.2.3","id":"abc","hostKey":"ssh-ed25519 AAAAk","nodesCidr":"10.1.2.0/24"}\n';
+        assert.deepEqual(parseVmOutput(line), { address: "10.1.2.3", id: "abc", hostKey: "ssh-ed25519 AAAAk", nodesCidr: "10.1.2.0/24" });
         assert.throws(() => parseVmOutput("Launched: x\n"), /not \{"address"/);
-        assert.throws(() => parseVmOutput('{"address":"","id":"abc"}'), /not \{"address"/);
+        assert.throws(() => parseVmOutput('{"address":"10.1.2.3","id":"abc"}'), /not \{"address"/);
     });
 });
 
@@ -136,14 +148,15 @@ echo "$*" >> "$FAKE_LOG"
 case "$1" in
 info)
   [ -f "$FAKE_DIR/exists" ] || { echo "info failed: instance \\"$2\\" does not exist" >&2; exit 2; }
-  if [ "\${3:-}" = --format ]; then printf '{"errors":[],"info":{"%s":{"ipv4":["%s"],"state":"Running"}}}\\n' "$2" "\${FAKE_IP:-10.80.5.11}"; else echo "Name: $2"; fi
+  if [ "\${3:-}" = --format ]; then printf '{"errors":[],"info":{"%s":{"ipv4":["%s"],"state":"%s"}}}\\n' "$2" "\${FAKE_IP:-10.80.5.11}" "\${FAKE_STATE:-Running}"; else echo "Name: $2"; fi
   ;;
+start) : ;;
 launch)
   if [ -n "\${FAKE_LAUNCH_ERROR:-}" ]; then echo "$FAKE_LAUNCH_ERROR" >&2; exit 2; fi
   while [ $# -gt 0 ]; do [ "$1" = --cloud-init ] && cp "$2" "$FAKE_DIR/user-data"; shift; done
   touch "$FAKE_DIR/exists"; echo "Launched: vm"
   ;;
-exec) echo 0123456789abcdef ;;
+exec) case "$*" in *ssh_host_ed25519_key.pub*) echo "ssh-ed25519 AAAAfromvm root@vm" ;; *) echo 0123456789abcdef ;; esac ;;
 delete) rm -f "$FAKE_DIR/exists" ;;
 esac
 `;
@@ -163,7 +176,7 @@ before(() => {
 });
 
 const SETTINGS = { image: "24.04", cpus: 2, memory: "2G", disk: "10G", nodesCidr: "10.80.5.0/24" };
-const USER_DATA = `#cloud-config\nruncmd:\n  - ["iptables", "-s", "${NODES_CIDR_PLACEHOLDER}"]\n`;
+const USER_DATA = `#cloud-config\nssh_keys:\n  ed25519_private: |\n    ${HOST_KEY_PRIVATE_PLACEHOLDER}\n  ed25519_public: "${HOST_KEY_PUBLIC_PLACEHOLDER}"\nruncmd:\n  - ["iptables", "-s", "${NODES_CIDR_PLACEHOLDER}"]\n`;
 
 function run(script: string, opts: { exists?: boolean; env?: Record<string, string>; path?: string } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "swarmkit-mp-run-"));
@@ -193,20 +206,34 @@ describe("the multipass create script", () => {
         assert.equal(r.status, 0, r.stderr);
         const launch = r.calls.find((c) => c.startsWith("launch "));
         assert.match(launch ?? "", /^launch --name lab-manager-1 --cpus 2 --memory 2G --disk 10G --cloud-init \S+\/swarmkit-cloud-init-\w+ 24\.04$/);
-        assert.equal(r.stdout, '{"address":"10.80.5.11","id":"0123456789abcdef"}\n');
+        const out = JSON.parse(r.stdout);
+        assert.deepEqual({ ...out, hostKey: "-" }, { address: "10.80.5.11", id: "0123456789abcdef", hostKey: "-", nodesCidr: "10.80.5.0/24" });
+        assert.match(out.hostKey, /^ssh-ed25519 AAAA\S+$/);
         assert.ok(r.calls.includes("info lab-manager-1 --format json"));
         assert.ok(r.calls.includes("exec lab-manager-1 -- cat /etc/machine-id"));
-        assert.equal(readFileSync(join(r.dir, "user-data"), "utf8"), USER_DATA.replace(NODES_CIDR_PLACEHOLDER, "10.80.5.0/24"));
+        const userData = readFileSync(join(r.dir, "user-data"), "utf8");
+        assert.ok(userData.includes('["iptables", "-s", "10.80.5.0/24"]'));
+        assert.ok(userData.includes(`ed25519_public: "${out.hostKey}"`), "the VM gets the key that is pinned");
+        assert.match(userData, /    -----BEGIN OPENSSH PRIVATE KEY-----\n/);
         assert.ok(!existsSync(launch!.split(" ")[9]), "the temporary cloud-init file is removed");
         assert.match(r.stderr, /Launched: vm/);
     });
 
-    it("does not launch a VM that multipass already knows", () => {
-        const r = run(script, { exists: true });
+    it("does not launch a VM that multipass already knows, and keeps the host key it printed when it made it", () => {
+        const previous = JSON.stringify({ address: "10.80.5.11", id: "x", hostKey: "ssh-ed25519 AAAAfirst", nodesCidr: "10.80.5.0/24" });
+        const r = run(script, { exists: true, env: { PULUMI_COMMAND_STDOUT: previous } });
         assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.calls.filter((c) => c.startsWith("launch")).length, 0);
+        assert.equal(r.calls.filter((c) => c.startsWith("launch") || c.startsWith("start")).length, 0);
         assert.match(r.stderr, /exists, not launching it again/);
         assert.equal(JSON.parse(r.stdout).address, "10.80.5.11");
+        assert.equal(JSON.parse(r.stdout).hostKey, "ssh-ed25519 AAAAfirst");
+    });
+
+    it("starts a stopped VM (a workstation reboot), and pins the key a VM made elsewhere has", () => {
+        const r = run(script, { exists: true, env: { FAKE_STATE: "Stopped" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.ok(r.calls.includes("start lab-manager-1"));
+        assert.equal(JSON.parse(r.stdout).hostKey, "ssh-ed25519 AAAAfromvm");
     });
 
     it("fills in the range of multipass's bridge when nodesCidr is not configured", () => {

@@ -16,7 +16,8 @@ import {
     unwrap,
 } from "./mocks";
 import type { SwarmCluster as SwarmClusterType } from "../../components/swarm/cluster";
-import type { SwarmHost } from "../../components/host";
+import type { SwarmHost, MachineStatus } from "../../components/host";
+import type { SwarmObservation } from "../../components/swarm/observe";
 
 const TOKENS = { worker: "SWMTKN-1-fakeworker", manager: "SWMTKN-1-fakemanager", unlockKey: "SWMKEY-1-fakeunlock" };
 
@@ -31,21 +32,23 @@ addOutputFaker((args) => {
     return { stdout: "" };
 });
 
-function hosts(managers: number, workers: number): SwarmHost[] {
+function hosts(managers: number, workers: number, status?: MachineStatus): SwarmHost[] {
     const list: SwarmHost[] = [];
-    for (let i = 1; i <= managers; i++) list.push(host(`manager-${i}`, "manager", `10.0.0.${10 + i}`));
-    for (let i = 1; i <= workers; i++) list.push(host(`worker-${i}`, "worker", `10.0.0.${100 + i}`));
+    for (let i = 1; i <= managers; i++) list.push(host(`manager-${i}`, "manager", `10.0.0.${10 + i}`, status));
+    for (let i = 1; i <= workers; i++) list.push(host(`worker-${i}`, "worker", `10.0.0.${100 + i}`, status));
     return list;
 }
 
-function host(name: string, role: "manager" | "worker", privateAddress: string): SwarmHost {
+function host(name: string, role: "manager" | "worker", privateAddress: string, machineStatus?: MachineStatus): SwarmHost {
+    const octet = privateAddress.split(".")[3];
     return {
         name,
         role,
-        sshAddress: `203.0.113.${privateAddress.split(".")[3]}`,
+        sshAddress: `203.0.113.${octet}`,
         privateAddress,
         machineId: `machine-${name}`,
-        connection: { host: `203.0.113.${privateAddress.split(".")[3]}`, user: "root", privateKey: pulumi.secret("PRIVATE KEY") },
+        machineStatus,
+        connection: { host: `203.0.113.${octet}`, user: "root", privateKey: pulumi.secret("PRIVATE KEY"), hostKey: `ssh-ed25519 AAAAhostkey${octet}`, dialErrorLimit: 5 },
     };
 }
 
@@ -55,77 +58,52 @@ before(async () => {
     ({ SwarmCluster } = await import("../../components/swarm/cluster"));
 });
 
-/** Managers the probe reports as lost (their dockerd stopped); never a real SSH connection in unit tests. */
-const probed: string[] = [];
-function probeExcept(lost: string[]) {
-    return async (target: { host: string }) => {
-        probed.push(target.host);
-        return !lost.includes(target.host);
-    };
-}
-
-function create(
-    name: string,
-    managers: number,
-    workers: number,
-    extra: Partial<{ autolock: boolean; drainManagers: boolean; tokenRotation: number; lost: string[] }> = {},
-) {
+function create(name: string, list: SwarmHost[], extra: Partial<{ autolock: boolean; drainManagers: boolean; tokenRotation: number; observation: SwarmObservation }> = {}) {
     return new SwarmCluster(
         name,
-        {
-            hosts: hosts(managers, workers),
-            autolock: extra.autolock ?? true,
-            drainManagers: extra.drainManagers ?? true,
-            tokenRotation: extra.tokenRotation,
-            probe: probeExcept(extra.lost ?? []),
-        },
+        { hosts: list, autolock: extra.autolock ?? true, drainManagers: extra.drainManagers ?? true, tokenRotation: extra.tokenRotation, observation: extra.observation },
         { transformations: [recordDependencies] },
     );
 }
 
 const commandsOf = (prefix: string) => byType("command:remote:Command").filter((r) => r.name.startsWith(`${prefix}-`));
+const healthy = (names: string[], operator = "manager-1"): SwarmObservation => ({
+    hosts: Object.fromEntries(
+        names.map((n) => [n, { reachable: true, local: { state: "active" as const, controlAvailable: n.startsWith("manager"), remoteManagers: ["10.0.0.11:2377"], autolock: true } }]),
+    ),
+    operator,
+    nodes: names.map((n) => ({ id: `id-${n}`, hostname: n, status: "Ready", availability: n.startsWith("manager") ? "Drain" : "Active", managerStatus: n === operator ? "Leader" : n.startsWith("manager") ? "Reachable" : "" })),
+    privateAddresses: { "manager-1": "10.0.0.11", "manager-2": "10.0.0.12", "manager-3": "10.0.0.13" },
+});
 
-describe("SwarmCluster with 3 managers and 2 workers", () => {
+describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
     let cluster: SwarmClusterType;
     before(async () => {
-        cluster = create("c3", 3, 2);
+        cluster = create("c3", hosts(3, 2, "new"));
         await unwrap(cluster.nodes);
         await unwrap(cluster.ready);
         await settle();
     });
 
-    it("declares one init, one tokens read, a join for every other node, a promote per extra manager, a register per worker", () => {
-        const names = commandsOf("c3").map((r) => r.name).sort();
-        assert.deepEqual(names, [
-            "c3-availability",
+    it("declares one init, one tokens read, a join step for every node and one members step", () => {
+        assert.deepEqual(commandsOf("c3").map((r) => r.name).sort(), [
             "c3-init-manager-1",
+            "c3-join-manager-1",
             "c3-join-manager-2",
             "c3-join-manager-3",
             "c3-join-worker-1",
             "c3-join-worker-2",
-            "c3-promote-manager-2",
-            "c3-promote-manager-3",
-            "c3-register-worker-1",
-            "c3-register-worker-2",
+            "c3-members",
             "c3-tokens",
         ]);
     });
 
-    it("orders init before tokens before joins, joins before promotes, promotes one at a time, all before availability", () => {
+    it("orders init before tokens before the join steps, and every join step before the members step", () => {
         assert.deepEqual(dependencies.get("c3-tokens"), ["c3-init-manager-1"]);
-        for (const n of ["manager-2", "manager-3", "worker-1", "worker-2"]) {
+        for (const n of ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"]) {
             assert.deepEqual(dependencies.get(`c3-join-${n}`), ["c3-init-manager-1", "c3-tokens"], n);
         }
-        assert.deepEqual(dependencies.get("c3-promote-manager-2"), ["c3-join-manager-2", "c3-init-manager-1"]);
-        assert.deepEqual(dependencies.get("c3-promote-manager-3"), ["c3-join-manager-3", "c3-promote-manager-2"]);
-        assert.deepEqual(dependencies.get("c3-register-worker-1"), ["c3-join-worker-1"]);
-        assert.deepEqual((dependencies.get("c3-availability") ?? []).sort(), [
-            "c3-init-manager-1",
-            "c3-promote-manager-2",
-            "c3-promote-manager-3",
-            "c3-register-worker-1",
-            "c3-register-worker-2",
-        ]);
+        assert.deepEqual((dependencies.get("c3-members") ?? []).sort(), ["c3-join-manager-1", "c3-join-manager-2", "c3-join-manager-3", "c3-join-worker-1", "c3-join-worker-2"]);
     });
 
     it("initialises with autolock on the first manager's private address", () => {
@@ -134,35 +112,36 @@ describe("SwarmCluster with 3 managers and 2 workers", () => {
         assert.equal(reveal(byName("c3-init-manager-1").inputs.connection).host, "203.0.113.11");
     });
 
-    it("joins each node on its own private address through the managers, with the token on stdin only", async () => {
+    it("founds the swarm once: later changes of address, autolock or machine never run init again", () => {
+        assert.deepEqual(childOptions.get("c3-init-manager-1")?.ignoreChanges, [], "a new swarm: the founding runs");
+        const later = create("later", hosts(3, 0, "running"), { observation: healthy(["manager-1", "manager-2", "manager-3"]) });
+        assert.ok(later.plan.refound === undefined);
+        assert.deepEqual(childOptions.get("later-init-manager-1")?.ignoreChanges, ["create", "connection", "triggers[0]"]);
+    });
+
+    it("joins each node on its own private address with the token, the unlock key (managers only) and the managers on stdin only", async () => {
         const join = byName("c3-join-worker-1");
         const script = String(join.inputs.create);
         assert.match(script, /docker swarm join --token "\$token" --advertise-addr '10\.0\.0\.101' "\$remote"/);
-        assert.match(script, /ours='10\.0\.0\.11:2377 10\.0\.0\.12:2377 10\.0\.0\.13:2377'/);
         assert.ok(!script.includes(TOKENS.worker), "the token must not be in the script");
-        assert.equal(reveal(join.inputs.stdin), TOKENS.worker);
+        assert.equal(reveal(join.inputs.stdin), `${TOKENS.worker}\n\nstay\n10.0.0.11 10.0.0.12 10.0.0.13\n`);
+        assert.equal(reveal(byName("c3-join-manager-2").inputs.stdin), `${TOKENS.worker}\n${TOKENS.unlockKey}\nstay\n10.0.0.11 10.0.0.12 10.0.0.13\n`);
         assert.ok(isSecretValue(join.inputs.stdin), "the token reaches the provider as a secret input");
-        const stdin = await unwrap(childProps.get("c3-join-worker-1")?.stdin);
-        assert.equal(stdin.secret, true, "stdin carrying the token is secret");
-        assert.match(String(join.inputs.delete), /docker swarm leave --force/);
-        assert.equal(childOptions.get("c3-join-worker-1")?.deleteBeforeReplace, true);
+        assert.equal((await unwrap(childProps.get("c3-join-worker-1")?.stdin)).secret, true);
+        assert.equal(join.inputs.delete, undefined, "nothing runs on a host when it goes: the machine goes with it");
+        assert.deepEqual(join.inputs.triggers.slice(0, 2), ["machine-worker-1", "cluster-1"]);
     });
 
-    it("promotes managers and waits for Reachable; removal demotes then removes the node entry", () => {
-        const promote = byName("c3-promote-manager-2");
-        assert.match(String(promote.inputs.create), /docker node promote "\$id"/);
-        assert.match(String(promote.inputs.create), /ManagerStatus\.Reachability/);
-        assert.match(String(promote.inputs.create), /id='id-manager-2'/);
-        assert.equal(reveal(promote.inputs.connection).host, "203.0.113.11", "promotes run on the leader");
-        const remove = String(promote.inputs.delete);
-        assert.ok(remove.indexOf("docker node demote") < remove.indexOf("docker node rm --force"), "demote before rm");
-        assert.match(String(byName("c3-register-worker-1").inputs.delete), /docker node rm --force "\$id"/);
-    });
-
-    it("drains the managers and keeps the workers active", () => {
-        const script = String(byName("c3-availability").inputs.create);
+    it("the members step promotes managers one at a time in order, drains managers, keeps workers active", () => {
+        const script = String(byName("c3-members").inputs.create);
+        const promote2 = script.indexOf("docker node promote 'id-manager-2'");
+        const reach2 = script.indexOf("ManagerStatus.Reachability}}{{end}}' 'id-manager-2'");
+        const promote3 = script.indexOf("docker node promote 'id-manager-3'");
+        assert.ok(promote2 > 0 && reach2 > promote2 && promote3 > reach2, "manager-3 is promoted only after manager-2 is reachable");
         for (const m of ["manager-1", "manager-2", "manager-3"]) assert.match(script, new RegExp(`docker node update --availability drain 'id-${m}'`));
         for (const w of ["worker-1", "worker-2"]) assert.match(script, new RegExp(`docker node update --availability active 'id-${w}'`));
+        assert.equal(byName("c3-members").inputs.delete, undefined);
+        assert.equal(reveal(byName("c3-members").inputs.connection).host, "203.0.113.11", "runs on the operator");
     });
 
     it("exports the three secrets as Pulumi secrets, read with logging off and stdout marked secret", async () => {
@@ -180,67 +159,90 @@ describe("SwarmCluster with 3 managers and 2 workers", () => {
         assert.ok(secretOutputs.includes("stdout") && secretOutputs.includes("stderr"), `got ${secretOutputs}`);
     });
 
-    it("keeps the private key secret in every connection", async () => {
+    it("keeps the private key secret and pins the host key in every connection", async () => {
         for (const [name, props] of childProps) {
             if (!name.startsWith("c3-")) continue;
-            const key = await unwrap(props.connection.privateKey);
-            assert.equal(key.secret, true, name);
+            assert.equal((await unwrap(props.connection.privateKey)).secret, true, name);
+            assert.match((await unwrap(props.connection.hostKey)).value, /^ssh-ed25519 AAAAhostkey/, name);
+            assert.equal((await unwrap(props.connection.dialErrorLimit)).value, 5, name);
         }
     });
 
-    it("exports leader address, nodes and DOCKER_HOST", async () => {
+    it("exports leader address, nodes (with their pinned host keys) and DOCKER_HOST", async () => {
         assert.equal((await unwrap(cluster.leaderAddress)).value, "10.0.0.11");
         assert.equal((await unwrap(cluster.dockerHost)).value, "ssh://root@203.0.113.11");
         const nodes = (await unwrap(cluster.nodes)).value;
         assert.equal(nodes.filter((n) => n.role === "manager").length, 3);
-        assert.equal(nodes.filter((n) => n.role === "worker").length, 2);
-        assert.deepEqual(nodes[0], { name: "manager-1", role: "manager", nodeId: "id-manager-1", privateAddress: "10.0.0.11", sshAddress: "203.0.113.11" });
+        assert.deepEqual(nodes[3], {
+            name: "worker-1",
+            role: "worker",
+            nodeId: "id-worker-1",
+            privateAddress: "10.0.0.101",
+            sshAddress: "203.0.113.101",
+            sshUser: "root",
+            hostKey: "ssh-ed25519 AAAAhostkey101",
+        });
     });
 });
 
-describe("SwarmCluster with 5 managers", () => {
+describe("SwarmCluster on a healthy live swarm", () => {
     before(async () => {
-        const cluster = create("c5", 5, 3, { autolock: false, tokenRotation: 2 });
-        await unwrap(cluster.ready);
+        const c = create("ok", hosts(3, 2, "running"), { observation: healthy(["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"]) });
+        await unwrap(c.ready);
         await settle();
     });
 
-    it("promotes four managers in a chain and registers three workers", () => {
-        assert.equal(commandsOf("c5").filter((r) => r.name.includes("-promote-")).length, 4);
-        assert.equal(commandsOf("c5").filter((r) => r.name.includes("-register-")).length, 3);
-        for (let i = 3; i <= 5; i++) {
-            assert.deepEqual(dependencies.get(`c5-promote-manager-${i}`), [`c5-join-manager-${i}`, `c5-promote-manager-${i - 1}`]);
+    it("repairs nothing: every repair slot and every join step's stdin stay as they are", () => {
+        for (const n of ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"]) {
+            assert.deepEqual(childOptions.get(`ok-join-${n}`)?.ignoreChanges, ["stdin", "triggers[2]"], n);
         }
+        assert.deepEqual(childOptions.get("ok-members")?.ignoreChanges, ["triggers[1]"]);
+    });
+});
+
+describe("SwarmCluster repairs what the observation found", () => {
+    const all = ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"];
+    let observation: SwarmObservation;
+    before(async () => {
+        observation = healthy(all);
+        observation.hosts["worker-2"].local = { state: "inactive" };
+        observation.hosts["manager-3"].local = { state: "locked" };
+        observation.nodes = observation.nodes!.map((n) => (n.hostname === "manager-2" ? { ...n, managerStatus: "" } : n));
+        const c = create("fix", hosts(3, 2, "running"), { observation });
+        await unwrap(c.ready);
+        await settle();
     });
 
-    it("passes autolock=false and rotates tokens when asked", () => {
-        assert.match(String(byName("c5-init-manager-1").inputs.create), /docker swarm init --autolock=false /);
-        assert.match(String(byName("c5-rotate-tokens").inputs.create), /docker swarm join-token --rotate -q worker >\/dev\/null/);
-        assert.match(String(byName("c5-rotate-tokens").inputs.create), /docker swarm join-token --rotate -q manager >\/dev\/null/);
-        assert.deepEqual(byName("c5-rotate-tokens").inputs.triggers, ["cluster-1", 2]);
-        assert.equal(byName("c5-rotate-tokens").inputs.update, "true", "a changed operator does not rotate again");
-        assert.doesNotMatch(String(byName("c5-tokens").inputs.create), /--rotate/);
-        assert.deepEqual(byName("c5-tokens").inputs.triggers, ["cluster-1", false, 2]);
-        assert.deepEqual(dependencies.get("c5-tokens"), ["c5-init-manager-1", "c5-rotate-tokens"]);
-        assert.ok(!commandsOf("c3").some((r) => r.name === "c3-rotate-tokens"), "no rotation step without tokenRotation");
+    it("re-runs the join step of a node that left, and of a locked manager, with a fresh repair reason and stdin", () => {
+        for (const n of ["worker-2", "manager-3"]) {
+            assert.deepEqual(childOptions.get(`fix-join-${n}`)?.ignoreChanges, [], n);
+            assert.match(byName(`fix-join-${n}`).inputs.triggers[2], /^repair: /, n);
+        }
+        assert.match(byName("fix-join-worker-2").inputs.triggers[2], /not in the swarm/);
+        assert.match(byName("fix-join-manager-3").inputs.triggers[2], /locked/);
+        assert.deepEqual(childOptions.get("fix-join-worker-1")?.ignoreChanges, ["stdin", "triggers[2]"], "a healthy node is left alone");
+    });
+
+    it("re-runs the members step for a manager demoted by hand", () => {
+        assert.deepEqual(childOptions.get("fix-members")?.ignoreChanges, []);
+        assert.match(byName("fix-members").inputs.triggers[1], /manager-2 is a worker: promote it/);
     });
 });
 
 describe("SwarmCluster with its first manager lost", () => {
     let cluster: SwarmClusterType;
     before(async () => {
-        probed.length = 0;
-        cluster = create("lost", 3, 1, { lost: ["203.0.113.11"] });
+        const observation = healthy(["manager-2", "manager-3", "worker-1"], "manager-2");
+        observation.hosts["manager-1"] = { reachable: false, error: "connect ECONNREFUSED" };
+        cluster = create("lost", hosts(3, 1, "running"), { observation });
         await unwrap(cluster.ready);
         await settle();
     });
 
-    it("runs the leader-side steps through the first surviving manager", () => {
-        for (const name of ["lost-tokens", "lost-promote-manager-2", "lost-promote-manager-3", "lost-register-worker-1", "lost-availability"]) {
-            assert.equal(reveal(byName(name).inputs.connection).host, "203.0.113.12", name);
-        }
-        assert.match(String(byName("lost-register-worker-1").inputs.create), /swarmkit_host='manager-2'/);
-        assert.deepEqual(probed, ["203.0.113.11", "203.0.113.12"], "asks the managers in order and stops at the first that answers");
+    it("runs the leader-side steps through the first surviving manager, and joins through it first", () => {
+        for (const name of ["lost-tokens", "lost-members"]) assert.equal(reveal(byName(name).inputs.connection).host, "203.0.113.12", name);
+        assert.match(String(byName("lost-members").inputs.create), /swarmkit_host='manager-2'/);
+        assert.match(reveal(byName("lost-join-worker-1").inputs.stdin), /\n10\.0\.0\.12 10\.0\.0\.11 10\.0\.0\.13\n$/);
     });
 
     it("points DOCKER_HOST and the leader address at the survivor", async () => {
@@ -250,7 +252,24 @@ describe("SwarmCluster with its first manager lost", () => {
     });
 });
 
-describe("SwarmCluster input checks", () => {
+describe("SwarmCluster token rotation and input checks", () => {
+    before(async () => {
+        const c = create("c5", hosts(5, 3, "new"), { autolock: false, tokenRotation: 2 });
+        await unwrap(c.ready);
+        await settle();
+    });
+
+    it("passes autolock=false and rotates tokens when asked", () => {
+        assert.match(String(byName("c5-init-manager-1").inputs.create), /docker swarm init --autolock=false /);
+        assert.match(String(byName("c5-members").inputs.create), /docker swarm update --autolock=false/);
+        assert.match(String(byName("c5-rotate-tokens").inputs.create), /docker swarm join-token --rotate -q worker >\/dev\/null/);
+        assert.deepEqual(byName("c5-rotate-tokens").inputs.triggers, ["cluster-1", 2]);
+        assert.equal(byName("c5-rotate-tokens").inputs.update, "true", "a changed operator does not rotate again");
+        assert.deepEqual(byName("c5-tokens").inputs.triggers, ["cluster-1", false, 2]);
+        assert.deepEqual(dependencies.get("c5-tokens"), ["c5-init-manager-1", "c5-rotate-tokens"]);
+        assert.ok(!commandsOf("c3").some((r) => r.name === "c3-rotate-tokens"), "no rotation step without tokenRotation");
+    });
+
     it("refuses a cluster without a manager and duplicate names", () => {
         assert.throws(() => new SwarmCluster("none", { hosts: hosts(0, 2), autolock: true, drainManagers: true }), /at least one manager/);
         const twice = [...hosts(1, 0), ...hosts(1, 0)];

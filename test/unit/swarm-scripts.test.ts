@@ -5,10 +5,11 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as scripts from "../../components/swarm/scripts";
+import { parseRead } from "../../components/swarm/observe";
 
 const FAKE_DOCKER = `#!/bin/sh
 echo "$*" >> "$FAKE_LOG"
@@ -31,10 +32,21 @@ case "$1 $2" in
   "swarm init") echo active > "$FAKE_DIR/state"; exit 0 ;;
   "swarm join") [ "\${FAKE_JOIN:-ok}" = ok ] || { echo "Error response from daemon: refused" >&2; exit 1; }; echo active > "$FAKE_DIR/state"; exit 0 ;;
   "swarm leave") echo inactive > "$FAKE_DIR/state"; exit 0 ;;
+  "swarm unlock") read -r key; echo "unlock-with $key" >> "$FAKE_DIR/unlocks"; [ "$key" = "\${FAKE_UNLOCK_KEY:-SWMKEY-1-right}" ] || exit 1; echo active > "$FAKE_DIR/state"; exit 0 ;;
   "swarm update") exit 0 ;;
   "swarm join-token") for a; do last=$a; done; echo "SWMTKN-1-$last"; exit 0 ;;
   "swarm unlock-key") echo SWMKEY-1-unlock; exit 0 ;;
-  "node inspect") case "$*" in *Spec.Role*) echo "\${FAKE_ROLE:-manager}" ;; *Reachability*) echo reachable ;; *Hostname*) echo host ;; esac; exit 0 ;;
+  "node ls") printf '%b' "\${FAKE_NODES:-}"; exit 0 ;;
+  "node inspect")
+    for id; do :; done
+    case "$*" in
+      *Spec.Role*) eval "echo \\\${FAKE_ROLE_$id:-\\\${FAKE_ROLE:-manager}}" ;;
+      *Reachability*) echo reachable ;;
+      *Status.State*) echo ready ;;
+      *Spec.Availability*) eval "echo \\\${FAKE_AVAIL_$id:-active}" ;;
+      *'if .ManagerStatus'*) : ;;
+    esac
+    exit 0 ;;
   "node promote")
     n=$(cat "$FAKE_DIR/promotes" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/promotes"
     [ "$n" -gt "\${FAKE_PROMOTE_FAILS:-0}" ] || { echo "Error response from daemon: update out of sequence" >&2; exit 1; }
@@ -61,10 +73,18 @@ function run(script: string, opts: { state: string; env?: Record<string, string>
         env: { PATH: `${bin}:/usr/bin:/bin`, FAKE_LOG: log, FAKE_DIR: dir, ...opts.env },
     });
     const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
-    return { ...result, calls, finalState: readFileSync(join(dir, "state"), "utf8").trim(), dir };
+    const unlocks = (() => {
+        try {
+            return readFileSync(join(dir, "unlocks"), "utf8").trim().split("\n");
+        } catch {
+            return [];
+        }
+    })();
+    return { ...result, calls, unlocks, finalState: readFileSync(join(dir, "state"), "utf8").trim(), dir };
 }
 
 const swarmCalls = (calls: string[]) => calls.filter((c) => c.startsWith("swarm "));
+const nodeChanges = (calls: string[]) => calls.filter((c) => /^node (promote|demote|rm|update)/.test(c));
 
 describe("init", () => {
     const script = scripts.renderInit({ host: "manager-1", advertiseAddress: "10.0.0.11", autolock: true });
@@ -76,15 +96,10 @@ describe("init", () => {
         assert.deepEqual(JSON.parse(r.stdout), { nodeId: "node-1", clusterId: "cluster-1" });
     });
 
-    it("changes nothing on a manager that already leads the swarm", () => {
+    it("changes nothing on a manager that already holds the swarm", () => {
         const r = run(script, { state: "active" });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(swarmCalls(r.calls), []);
-    });
-
-    it("converges autolock when it differs", () => {
-        const r = run(script, { state: "active", env: { FAKE_AUTOLOCK: "false" } });
-        assert.deepEqual(swarmCalls(r.calls), ["swarm update --autolock=true"]);
     });
 
     it("names the host and the step when the swarm is locked", () => {
@@ -100,33 +115,58 @@ describe("init", () => {
     });
 });
 
-describe("join", () => {
-    const script = scripts.renderJoin({ host: "worker-1", advertiseAddress: "10.0.0.101", managerAddresses: ["10.0.0.11", "10.0.0.12"] });
+describe("the join step", () => {
+    const script = scripts.renderNodeStep({ host: "worker-1", advertiseAddress: "10.0.0.101" });
+    const stdin = (extra: Partial<scripts.NodeStepInput> = {}) =>
+        scripts.nodeStepInput({ workerToken: "SWMTKN-1-secret", unlockKey: "SWMKEY-1-right", leaveFirst: false, managerAddresses: ["10.0.0.11", "10.0.0.12"], ...extra });
 
     it("joins an inactive node with the token from stdin and prints its node id", () => {
-        const r = run(script, { state: "inactive", stdin: "SWMTKN-1-secret\n", env: { FAKE_NODEID: "wid" } });
+        const r = run(script, { state: "inactive", stdin: stdin(), env: { FAKE_NODEID: "wid" } });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(swarmCalls(r.calls), ["swarm join --token SWMTKN-1-secret --advertise-addr 10.0.0.101 10.0.0.11:2377"]);
         assert.equal(r.stdout.trim(), "wid");
     });
 
     it("does not join again when the node is already in this swarm", () => {
-        const r = run(script, { state: "active", stdin: "SWMTKN-1-secret", env: { FAKE_REMOTES: "10.0.0.12:2377 " } });
+        const r = run(script, { state: "active", stdin: stdin(), env: { FAKE_REMOTES: "10.0.0.12:2377 " } });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(swarmCalls(r.calls), []);
     });
 
     it("leaves another swarm before joining this one", () => {
-        const r = run(script, { state: "active", stdin: "SWMTKN-1-secret", env: { FAKE_REMOTES: "192.0.2.9:2377 " } });
+        const r = run(script, { state: "active", stdin: stdin(), env: { FAKE_REMOTES: "192.0.2.9:2377 " } });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(swarmCalls(r.calls).map((c) => c.split(" --token")[0]), ["swarm leave --force", "swarm join"]);
     });
 
+    it("leaves the swarm it is in first when told that swarm is gone, even one with the same manager addresses", () => {
+        const r = run(script, { state: "active", stdin: stdin({ leaveFirst: true }), env: { FAKE_REMOTES: "10.0.0.11:2377 " } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(swarmCalls(r.calls).map((c) => c.split(" --token")[0]), ["swarm leave --force", "swarm join"]);
+    });
+
+    it("unlocks a locked manager with the key from stdin, through a pipe, and joins nothing", () => {
+        const manager = scripts.renderNodeStep({ host: "manager-2", advertiseAddress: "10.0.0.12" });
+        const r = run(manager, { state: "locked", stdin: stdin(), env: { FAKE_REMOTES: "10.0.0.11:2377 " } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.unlocks, ["unlock-with SWMKEY-1-right"]);
+        assert.deepEqual(swarmCalls(r.calls), ["swarm unlock"], "the key is not on the command line");
+        assert.equal(r.finalState, "active");
+        assert.ok(!r.stdout.includes("SWMKEY") && !r.stderr.includes("SWMKEY"), "the key is not printed");
+    });
+
+    it("names the host and the step when the key does not open the manager, without printing the key", () => {
+        const r = run(script, { state: "locked", stdin: stdin({ unlockKey: "SWMKEY-1-wrong" }) });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /swarmkit: host worker-1: step join: docker swarm unlock failed/);
+        assert.ok(!r.stderr.includes("SWMKEY-1-wrong") && !r.stdout.includes("SWMKEY-1-wrong"));
+    });
+
     it("tries every manager, then fails naming the host, the step and the managers, without printing the token", () => {
-        const r = run(script, { state: "inactive", stdin: "SWMTKN-1-secret", env: { FAKE_JOIN: "refuse" } });
+        const r = run(script, { state: "inactive", stdin: stdin(), env: { FAKE_JOIN: "refuse" } });
         assert.notEqual(r.status, 0);
         assert.equal(swarmCalls(r.calls).length, 2);
-        assert.match(r.stderr, /swarmkit: host worker-1: step join: every manager refused the join \(10\.0\.0\.11:2377 10\.0\.0\.12:2377\)/);
+        assert.match(r.stderr, /swarmkit: host worker-1: step join: every manager refused the join .*10\.0\.0\.11:2377: .*refused.*10\.0\.0\.12:2377/);
         assert.ok(!r.stderr.includes("SWMTKN-1-secret") && !r.stdout.includes("SWMTKN-1-secret"));
     });
 
@@ -137,33 +177,74 @@ describe("join", () => {
     });
 });
 
-describe("remove a member", () => {
-    const args = { leader: "manager-2", host: "manager-3", role: "manager" as const, nodeId: "m3" };
-    const nodeCalls = (calls: string[]) => calls.filter((c) => c.startsWith("node "));
+describe("the members step", () => {
+    const nodes: scripts.MemberNode[] = [
+        { name: "manager-1", role: "manager", nodeId: "m1", availability: "drain" },
+        { name: "manager-2", role: "manager", nodeId: "m2", availability: "drain" },
+        { name: "worker-1", role: "worker", nodeId: "w1", availability: "active" },
+    ];
+    const script = scripts.renderMembers({ operator: "manager-1", nodes, autolock: true });
+    const ls = (rows: string[]) => rows.map((r) => `${r}\\n`).join("");
 
-    it("demotes a manager before removing its entry", () => {
-        const r = run(scripts.renderRemoveMember(args), { state: "active", env: { FAKE_NODEID: "m2" } });
+    it("promotes, drains and prints nothing removed when the swarm holds only configured nodes", () => {
+        const r = run(script, {
+            state: "active",
+            env: { FAKE_NODEID: "m1", FAKE_NODES: ls(["m1 manager-1 Ready Leader", "m2 manager-2 Ready ", "w1 worker-1 Ready "]), FAKE_ROLE_m2: "worker", FAKE_ROLE_w1: "worker" },
+        });
         assert.equal(r.status, 0, r.stderr);
-        const calls = nodeCalls(r.calls).filter((c) => !c.startsWith("node inspect"));
-        assert.deepEqual(calls, ["node demote m3", "node rm --force m3"]);
+        assert.deepEqual(nodeChanges(r.calls), [
+            "node promote m2",
+            "node update --availability drain m1",
+            "node update --availability drain m2",
+        ]);
+        assert.deepEqual(JSON.parse(r.stdout), { removed: [] });
+    });
+
+    it("removes stale and leftover entries, demoting a manager first, and leaves foreign Ready nodes alone", () => {
+        const r = run(script, {
+            state: "active",
+            env: {
+                FAKE_NODEID: "m1",
+                FAKE_ROLE_w1: "worker",
+                FAKE_AVAIL_m1: "drain",
+                FAKE_AVAIL_m2: "drain",
+                FAKE_NODES: ls([
+                    "m1 manager-1 Ready Leader",
+                    "m2 manager-2 Ready Reachable",
+                    "old2 manager-2 Down Unreachable",
+                    "w1 worker-1 Ready ",
+                    "w9 worker-9 Ready ",
+                    "gone gpu-box Down ",
+                    "byhand gpu-2 Ready ",
+                ]),
+            },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(nodeChanges(r.calls), ["node demote old2", "node rm --force old2", "node rm --force w9", "node rm --force gone"]);
+        assert.deepEqual(JSON.parse(r.stdout).removed, ["manager-2 old2 Down", "worker-9 w9 Ready", "gpu-box gone Down"]);
+        assert.match(r.stderr, /leaving gpu-2 \(byhand\) alone: it is not a node of this stack/);
     });
 
     it("retries a promotion that races the new node's own first update", () => {
-        const script = scripts.renderMember({ leader: "manager-1", host: "manager-2", role: "manager", nodeId: "m2" });
-        const r = run(script, { state: "active", env: { FAKE_ROLE: "worker", FAKE_PROMOTE_FAILS: "2" } });
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_ROLE_m2: "worker", FAKE_ROLE_w1: "worker", FAKE_PROMOTE_FAILS: "2" } });
         assert.equal(r.status, 0, r.stderr);
         assert.equal(r.calls.filter((c) => c === "node promote m2").length, 3);
     });
 
-    it("never demotes the manager it runs on", () => {
-        const r = run(scripts.renderRemoveMember({ ...args, host: "manager-2", nodeId: "m2" }), { state: "active", env: { FAKE_NODEID: "m2" } });
+    it("demotes a configured worker that is a manager", () => {
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_AVAIL_m1: "drain", FAKE_AVAIL_m2: "drain" } });
         assert.equal(r.status, 0, r.stderr);
-        assert.deepEqual(nodeCalls(r.calls).filter((c) => !c.startsWith("node inspect")), []);
-        assert.match(r.stderr, /manager-2 runs this step itself/);
+        assert.deepEqual(nodeChanges(r.calls), ["node demote w1"]);
+    });
+
+    it("turns autolock on when it is off", () => {
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_AUTOLOCK: "false", FAKE_ROLE_w1: "worker" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(swarmCalls(r.calls), ["swarm update --autolock=true"]);
     });
 });
 
-describe("tokens and leave", () => {
+describe("tokens, rotation and the observation's read", () => {
     it("prints both join tokens and the unlock key as JSON", () => {
         const r = run(scripts.renderTokens({ host: "manager-1" }), { state: "active" });
         assert.equal(r.status, 0, r.stderr);
@@ -177,10 +258,25 @@ describe("tokens and leave", () => {
         assert.equal(r.stdout, "", "prints no token");
     });
 
-    it("leave is a no-op on a node outside any swarm", () => {
-        const r = run(scripts.renderLeave({ host: "worker-1" }), { state: "inactive" });
-        assert.equal(r.status, 0);
-        assert.deepEqual(swarmCalls(r.calls), []);
-        assert.ok(existsSync(r.dir));
+    it("the read parses docker's own JSON, and says so when docker does not answer", () => {
+        const swarm = JSON.stringify({
+            NodeID: "m1",
+            LocalNodeState: "active",
+            ControlAvailable: true,
+            RemoteManagers: [{ NodeID: "m1", Addr: "10.0.0.11:2377" }],
+            Cluster: { ID: "c1", Spec: { EncryptionConfig: { AutoLockManagers: true } } },
+        });
+        const node = JSON.stringify({ ID: "m1", Hostname: "manager-1", Status: "Ready", Availability: "Drain", ManagerStatus: "Leader" });
+        const parsed = parseRead(`SWARM ${swarm}\nNODE ${node}\n`);
+        assert.deepEqual(parsed.local, { state: "active", nodeId: "m1", clusterId: "c1", controlAvailable: true, remoteManagers: ["10.0.0.11:2377"], autolock: true });
+        assert.deepEqual(parsed.nodes, [{ id: "m1", hostname: "manager-1", status: "Ready", availability: "Drain", managerStatus: "Leader" }]);
+        assert.deepEqual(parseRead("SWARM null\n").local, { state: "engine-down" });
+        const fake = `#!/bin/sh\ncase "$*" in *json*) echo '${swarm}' ;; esac\n[ "$1" = node ] && echo 'NODE {}'\nexit 0\n`;
+        const dir = mkdtempSync(join(tmpdir(), "swarmkit-read-"));
+        writeFileSync(join(dir, "docker"), fake);
+        chmodSync(join(dir, "docker"), 0o755);
+        const out = spawnSync("/bin/sh", ["-c", scripts.renderRead()], { encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` } });
+        assert.match(out.stdout, /^SWARM \{"NodeID":"m1"/);
+        assert.match(out.stdout, /\nNODE /, "a manager that can act lists the nodes");
     });
 });

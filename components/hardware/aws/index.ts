@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmHost } from "../../host";
 import { Hardware, HardwareArgs } from "../types";
-import { createInstances } from "./instances";
+import { HostFirewallArgs } from "../../firewall/hostFirewall";
+import { awsHostFirewall, createInstances } from "./instances";
 import { createLoadBalancer } from "./loadBalancer";
 import { createNetwork } from "./network";
 import { placeHosts } from "./placement";
@@ -22,6 +23,7 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
     /** Managers first, in the order of hostNames(). */
     public readonly hosts: SwarmHost[];
     public readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
+    public readonly firewall: pulumi.Output<HostFirewallArgs>;
     public readonly vpcId: pulumi.Output<string>;
     /** Empty when no port is published (there is no load balancer then). */
     public readonly loadBalancerDnsName: pulumi.Output<string>;
@@ -62,6 +64,7 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
             : undefined;
 
         this.hosts = nodes.map((n) => n.host);
+        this.firewall = network.vpcCidr.apply((cidr) => awsHostFirewall(cidr, config.publishedPorts));
         this.vpcId = network.vpcId;
         this.loadBalancerDnsName = lb ? lb.dnsName : pulumi.output("");
         this.extraOutputs = { loadBalancerDnsName: this.loadBalancerDnsName, vpcId: this.vpcId };

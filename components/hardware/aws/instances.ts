@@ -6,8 +6,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import { SwarmkitConfig } from "../../config";
+import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { SshConnection, SwarmHost } from "../../host";
+import { BOOTING_HOST, LIVE_HOST } from "../../ssh/dialPolicy";
 import { renderCloudInit } from "../cloudInit";
+import { createHostKey } from "../hostKey";
 import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
 import { Network } from "./network";
 import { Placement } from "./placement";
@@ -15,11 +18,13 @@ import { renderReadyCheck } from "../readiness";
 import { awsTags } from "./tags";
 
 /**
- * SSH dialling while an instance boots (EC2 start, then cloud-init brings up sshd): up to 120 refused or timed-out
- * dials of 10 s each, about 20 minutes, before the swarm bootstrap gives up.
+ * The host firewall of an AWS node: the security group already admits SSH from adminCidr only, so the host does not
+ * pin SSH to a range as well (a new admin address then needs one `pulumi up`, not a way in); swarm ports from the
+ * VPC; published ports from the VPC, where the NLB sends from (client IP preservation off).
  */
-export const DIAL_ERROR_LIMIT = 120;
-export const PER_DIAL_TIMEOUT_SECONDS = 10;
+export function awsHostFirewall(vpcCidr: string, publishedPorts: readonly number[]): HostFirewallArgs {
+    return { nodes: [vpcCidr], admin: ["0.0.0.0/0"], loadBalancer: [vpcCidr], publishedPorts };
+}
 
 export interface InstancesArgs {
     config: SwarmkitConfig;
@@ -48,20 +53,21 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
     const privateKey = pulumi.secret(args.sshPrivateKey);
 
     const nodes = args.placements.map((placement): Machine => {
-        const userData = pulumi.all([network.vpcCidr, pulumi.output(args.sshPublicKey)]).apply(([vpcCidr, publicKey]) =>
-            renderCloudInit({
-                hostname: placement.name,
-                user: config.ssh.user,
-                // Canonical's images give the key pair to "ubuntu"; any other login user is created by cloud-init.
-                sshAuthorizedKeys: config.ssh.user === UBUNTU_IMAGE_USER ? undefined : [publicKey],
-                firewall: {
-                    nodesCidr: vpcCidr,
-                    adminCidr: config.adminCidr,
-                    // The NLB reaches the nodes from its private addresses in the VPC (client IP preservation off).
-                    loadBalancerCidr: vpcCidr,
-                    publishedPorts: config.publishedPorts,
-                },
-            }),
+        const hostKey = createHostKey(`${name}-${placement.name}-host-key`, parent);
+        // Secret: it carries the machine's private host key.
+        const userData = pulumi.secret(
+            pulumi
+                .all([network.vpcCidr, pulumi.output(args.sshPublicKey), hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                .apply(([vpcCidr, publicKey, privateHostKey, publicHostKey]) =>
+                    renderCloudInit({
+                        hostname: placement.name,
+                        user: config.ssh.user,
+                        // Canonical's images give the key pair to "ubuntu"; any other login user is created by cloud-init.
+                        sshAuthorizedKeys: config.ssh.user === UBUNTU_IMAGE_USER ? undefined : [publicKey],
+                        firewall: awsHostFirewall(vpcCidr, config.publishedPorts),
+                        hostKey: { privateKey: privateHostKey, publicKey: publicHostKey },
+                    }),
+                ),
         );
         const tags = awsTags(placement.name, placement.role);
         const instance = new aws.ec2.Instance(
@@ -84,6 +90,7 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             {
                 parent,
                 dependsOn: network.ready,
+                additionalSecretOutputs: ["userData"],
                 // Neither a newer image (looked up, or a new swarmkit:amiId) nor new user data touches running nodes:
                 // an image change would replace every node at once (and the swarm's raft state with them), a user-data
                 // change would stop and start them all (user data only acts at first boot anyway, and a restarted
@@ -96,12 +103,18 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             host: instance.publicIp,
             user: config.ssh.user,
             privateKey,
-            dialErrorLimit: DIAL_ERROR_LIMIT,
-            perDialTimeout: PER_DIAL_TIMEOUT_SECONDS,
+            hostKey: hostKey.publicKeyOpenssh.apply((k) => k.trim()),
+            ...LIVE_HOST,
         };
+        // The first SSH after boot waits for sshd and cloud-init; the swarm's steps after it expect an answer.
         const ready = new command.remote.Command(
             `${name}-${placement.name}-ready`,
-            { connection, create: renderReadyCheck(placement.name), triggers: [instance.id], addPreviousOutputInEnv: false },
+            {
+                connection: { ...connection, ...BOOTING_HOST },
+                create: renderReadyCheck(placement.name),
+                triggers: [instance.id],
+                addPreviousOutputInEnv: false,
+            },
             { parent },
         );
         const host: SwarmHost = {

@@ -16,13 +16,12 @@ import { inboundRules, outboundRules } from "./firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
 import { clusterTagName, dropletName, roleTagName } from "./naming";
 import { renderReadyCheck } from "../readiness";
-import { dropletUserData } from "./userData";
+import { createHostKey } from "../hostKey";
+import { BOOTING_HOST, LIVE_HOST } from "../../ssh/dialPolicy";
+import { HostFirewallArgs } from "../../firewall/hostFirewall";
+import { dropletFirewall, dropletUserData } from "./userData";
 
 export interface DigitalOceanHostsArgs extends HardwareArgs {}
-
-/** Droplets answer SSH within a minute or two of creation; keep dialling for several minutes before giving up. */
-const DIAL_ERROR_LIMIT = 120;
-const PER_DIAL_TIMEOUT = 15;
 
 export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
@@ -30,7 +29,9 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
     public readonly vpc: digitalocean.Vpc;
     public readonly droplets: digitalocean.Droplet[];
     /** Absent with swarmkit:cloudFirewall false. */
-    public readonly firewall?: digitalocean.Firewall;
+    public readonly cloudFirewall?: digitalocean.Firewall;
+    /** The host firewall of every droplet. */
+    public readonly firewall: HostFirewallArgs;
     /** Absent without published ports or with swarmkit:loadBalancer false. */
     public readonly loadBalancer?: digitalocean.LoadBalancer;
 
@@ -83,7 +84,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         }
 
         if (settings.cloudFirewall) {
-            this.firewall = new digitalocean.Firewall(
+            this.cloudFirewall = new digitalocean.Firewall(
                 `${name}-firewall`,
                 {
                     name: clusterTagName(stack),
@@ -99,9 +100,11 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             );
         }
 
+        this.firewall = dropletFirewall(config, settings);
         const privateKey = pulumi.secret(args.sshPrivateKey);
         this.droplets = [];
         this.hosts = layout.map(({ name: hostName, role }) => {
+            const hostKey = createHostKey(`${name}-${hostName}-host-key`, this);
             const droplet = new digitalocean.Droplet(
                 `${name}-${hostName}`,
                 {
@@ -115,11 +118,18 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     monitoring: true,
                     // The host firewall is iptables (IPv4) only: no public IPv6 address to leave unfiltered.
                     ipv6: false,
-                    userData: pulumi
-                        .output(args.sshPublicKey)
-                        .apply((sshPublicKey) => dropletUserData({ hostname: hostName, config, settings, sshPublicKey })),
+                    // Secret: it carries the droplet's private host key.
+                    userData: pulumi.secret(
+                        pulumi
+                            .all([args.sshPublicKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                            .apply(([sshPublicKey, privateHostKey, publicHostKey]) =>
+                                dropletUserData({ hostname: hostName, config, settings, sshPublicKey, hostKey: { privateKey: privateHostKey, publicKey: publicHostKey } }),
+                            ),
+                    ),
                 },
-                { parent: this },
+                // User data acts at first boot only, and a change of it would replace every droplet at once: the
+                // host firewall step applies new rules to running droplets instead.
+                { parent: this, ignoreChanges: ["userData"], additionalSecretOutputs: ["userData"] },
             );
             this.droplets.push(droplet);
 
@@ -128,20 +138,20 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 port: SSH_PORT,
                 user: config.ssh.user,
                 privateKey,
-                dialErrorLimit: DIAL_ERROR_LIMIT,
-                perDialTimeout: PER_DIAL_TIMEOUT,
+                hostKey: hostKey.publicKeyOpenssh.apply((k) => k.trim()),
+                ...LIVE_HOST,
             };
             // Hands the droplet over only once cloud-init has installed Docker and the host firewall, and (when
             // there is one) the cloud firewall is in place.
             const ready = new command.remote.Command(
                 `${name}-${hostName}-ready`,
                 {
-                    connection,
+                    connection: { ...connection, ...BOOTING_HOST },
                     create: renderReadyCheck(hostName, { replaceUfw: true }),
                     triggers: [droplet.id],
                     addPreviousOutputInEnv: false,
                 },
-                { parent: this, dependsOn: this.firewall ? [this.firewall] : [] },
+                { parent: this, dependsOn: this.cloudFirewall ? [this.cloudFirewall] : [] },
             );
 
             return {

@@ -3,7 +3,8 @@
  * the DigitalOcean specifics filled in. Pure.
  */
 import { DigitalOceanSettings, SwarmkitConfig } from "../../config";
-import { CloudInitArgs, renderCloudInit } from "../cloudInit";
+import { HostFirewallArgs } from "../../firewall/hostFirewall";
+import { CloudInitArgs, HostKeyPair, renderCloudInit } from "../cloudInit";
 
 /** DigitalOcean's Marketplace Docker images ("docker-20-04", "docker-22-04", ...) ship Docker already. */
 export function isDockerImage(imageSlug: string): boolean {
@@ -15,19 +16,29 @@ export interface DropletUserDataArgs {
     config: SwarmkitConfig;
     settings: DigitalOceanSettings;
     sshPublicKey: string;
+    hostKey: HostKeyPair;
+}
+
+/**
+ * The host firewall of a droplet. Nodes talk over the VPC, and the load balancer reaches them from its VPC address.
+ * Behind the cloud firewall, which admits SSH from adminCidr only, the host does not pin SSH to a range too (a new
+ * admin address then needs one `pulumi up`); without it the host firewall is the only filter and does.
+ */
+export function dropletFirewall(config: SwarmkitConfig, settings: DigitalOceanSettings): HostFirewallArgs {
+    return {
+        nodes: [settings.vpcCidr],
+        admin: [settings.cloudFirewall ? "0.0.0.0/0" : config.adminCidr],
+        loadBalancer: [settings.vpcCidr],
+        publishedPorts: config.publishedPorts,
+    };
 }
 
 export function dropletCloudInitArgs(args: DropletUserDataArgs): CloudInitArgs {
     const { config, settings } = args;
     return {
         hostname: args.hostname,
-        firewall: {
-            // Nodes talk over the VPC, and the load balancer reaches them from its VPC address.
-            nodesCidr: settings.vpcCidr,
-            adminCidr: config.adminCidr,
-            loadBalancerCidr: settings.vpcCidr,
-            publishedPorts: config.publishedPorts,
-        },
+        firewall: dropletFirewall(config, settings),
+        hostKey: args.hostKey,
         // DigitalOcean authorises the droplet's SSH keys for root itself; another login user has to be created.
         sshAuthorizedKeys: config.ssh.user === "root" ? undefined : [args.sshPublicKey],
         user: config.ssh.user,

@@ -1,6 +1,6 @@
 /** The create and delete scripts of one KVM/libvirt VM: pure renders, run by a local command under /bin/sh. */
 import { KvmSettings } from "../../config";
-import { SHELL_HELPERS, shq } from "../multipass/localVm";
+import { PRINT_VM, SHELL_HELPERS, shq } from "../multipass/localVm";
 
 export const LIBVIRT_HINT =
     "install libvirt and its tools (Debian/Ubuntu: sudo apt-get install qemu-kvm libvirt-daemon-system virtinst qemu-utils; " +
@@ -39,14 +39,23 @@ export function renderKvmCreate(vm: KvmVm): string {
         `need virt-install ${shq(LIBVIRT_HINT)}`,
         `need qemu-img ${shq(LIBVIRT_HINT)}`,
         'need node "https://nodejs.org"',
+        'need ssh-keygen "the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)"',
         `network=${shq(s.network)}`,
         'if [ -z "$nodes_cidr" ]; then',
         "    gateway=$(virsh net-dumpxml \"$network\" 2>/dev/null | sed -n \"s/.*<ip address=.\\([0-9.]*\\). netmask=.255\\.255\\.255\\.0.*/\\1/p\" | head -n 1) || gateway=",
         `    [ -n "$gateway" ] || die "cannot tell the range of libvirt network $network (virsh net-dumpxml $network): set swarmkit:nodesCidr to its /24"`,
         '    nodes_cidr="${gateway%.*}.0/24"',
         "fi",
+        `probe_address() { virsh domifaddr "$name" 2>/dev/null | awk '$3 == "ipv4" { split($4, a, "/"); print a[1]; exit }'; }`,
+        // libvirt has no way into the guest: a VM made without this stack's state is pinned by what it presents.
+        'read_host_key() { wait_address 90 "virsh domifaddr $name" && ssh-keyscan -t ed25519 "$address" 2>/dev/null | awk \'{ print $2" "$3; exit }\'; }',
         'if virsh dominfo "$name" >/dev/null 2>&1; then',
         '    echo "swarmkit kvm $name: the domain exists, not creating it again"',
+        '    if [ "$(virsh domstate "$name" 2>/dev/null)" = "shut off" ]; then',
+        '        echo "swarmkit kvm $name: the domain is shut off: starting it"',
+        '        virsh start "$name" 3>&- || die "virsh start $name failed"',
+        "    fi",
+        "    known_host_key",
         "else",
         `    image=${shq(s.image)}`,
         '    [ -r "$image" ] || die "the image $image cannot be read: set swarmkit:image to the path of an Ubuntu cloud image (qcow2)"',
@@ -58,11 +67,10 @@ export function renderKvmCreate(vm: KvmVm): string {
         '    on_launch_failure() { rm -f "$disk"; }',
         `    launch_vm virt-install ${shq(KVM_HINT)} virt-install --import --name "$name" --memory ${shq(s.memoryMiB)} --vcpus ${shq(s.vcpus)} --disk "path=$disk,format=qcow2" --cloud-init "user-data=$user_data" --network "network=$network" --os-variant ${shq(s.osVariant)} --noautoconsole`,
         "fi",
-        `probe_address() { virsh domifaddr "$name" 2>/dev/null | awk '$3 == "ipv4" { split($4, a, "/"); print a[1]; exit }'; }`,
         'wait_address 90 "virsh domifaddr $name"',
         "check_address",
         'id=$(virsh domuuid "$name" | tr -d "[:space:]") || die "cannot read the domain UUID"',
-        `printf '{"address":"%s","id":"%s"}\\n' "$address" "$id" >&3`,
+        PRINT_VM,
     ].join("\n") + "\n";
 }
 

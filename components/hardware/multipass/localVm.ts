@@ -2,11 +2,14 @@
  * What the two local VM targets (Multipass and KVM/libvirt) share: the VM's name, its cloud-init, the shell
  * helpers of their create scripts and the parsing of the one JSON line those scripts print.
  */
-import { shellQuote } from "../../swarm/scripts";
+import { shellQuote } from "../../ssh/shell";
 import { renderCloudInit } from "../cloudInit";
 
 /** Stands in the cloud-init for the VM network's range when it is not configured: the create script fills it in. */
 export const NODES_CIDR_PLACEHOLDER = "@SWARMKIT_NODES_CIDR@";
+/** Stand in the cloud-init for the VM's SSH host key, which the create script makes (it never enters the state). */
+export const HOST_KEY_PRIVATE_PLACEHOLDER = "@SWARMKIT_HOST_KEY_PRIVATE@";
+export const HOST_KEY_PUBLIC_PLACEHOLDER = "@SWARMKIT_HOST_KEY_PUBLIC@";
 
 /** Environment variable that carries the cloud-init to the create script (never on its command line). */
 export const CLOUD_INIT_ENV = "SWARMKIT_CLOUD_INIT";
@@ -27,13 +30,13 @@ export interface LocalVmUserDataArgs {
     publicKey: string;
     /** The VMs' /24; absent: the placeholder the create script replaces. */
     nodesCidr?: string;
-    adminCidr: string;
-    publishedPorts: readonly number[];
 }
 
 /**
  * Cloud-init of a local VM. The workstation sits on the VM network itself and stands in for the load balancer, so
- * published ports accept the VM network's range.
+ * published ports accept the VM network's range. Its boot-time firewall lets SSH in from the VM network only (where
+ * the workstation is) and publishes nothing: the kit's firewall step applies adminCidr and publishedPorts, so
+ * changing those never touches the VM itself.
  */
 export function localVmUserData(args: LocalVmUserDataArgs): string {
     const nodes = args.nodesCidr ?? NODES_CIDR_PLACEHOLDER;
@@ -41,8 +44,14 @@ export function localVmUserData(args: LocalVmUserDataArgs): string {
         hostname: args.hostname,
         user: args.user,
         sshAuthorizedKeys: [args.publicKey],
-        firewall: { nodesCidr: nodes, adminCidr: args.adminCidr, loadBalancerCidr: nodes, publishedPorts: args.publishedPorts },
+        firewall: { nodes: [nodes], admin: [nodes], loadBalancer: [], publishedPorts: [] },
+        hostKey: { privateKey: HOST_KEY_PRIVATE_PLACEHOLDER, publicKey: HOST_KEY_PUBLIC_PLACEHOLDER },
     });
+}
+
+/** The host firewall the kit applies to local VMs: the workstation on the VM network is the load balancer. */
+export function localVmFirewall(nodesCidr: string, adminCidr: string, publishedPorts: readonly number[]) {
+    return { nodes: [nodesCidr], admin: [adminCidr], loadBalancer: [nodesCidr], publishedPorts };
 }
 
 /**
@@ -53,9 +62,24 @@ export function localVmUserData(args: LocalVmUserDataArgs): string {
 export const SHELL_HELPERS = [
     'die() { echo "swarmkit $label $name: $*" >&2; exit 1; }',
     'need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed: $2"; }',
+    // The VM's SSH host key is made here, put into its cloud-init and forgotten: only its public half is printed.
     "write_user_data() {",
     `    [ -n "\${${CLOUD_INIT_ENV}:-}" ] || die "${CLOUD_INIT_ENV} is empty"`,
-    `    printf '%s' "$${CLOUD_INIT_ENV}" | sed "s#${NODES_CIDR_PLACEHOLDER}#$nodes_cidr#g" >"$1"`,
+    '    keydir=$(mktemp -d "${TMPDIR:-/tmp}/swarmkit-host-key-XXXXXX")',
+    '    ssh-keygen -q -t ed25519 -N "" -C "$name" -f "$keydir/key" >/dev/null || die "ssh-keygen failed"',
+    '    host_key=$(cut -d" " -f1,2 "$keydir/key.pub")',
+    `    printf '%s' "$${CLOUD_INIT_ENV}" | sed -e "s#${NODES_CIDR_PLACEHOLDER}#$nodes_cidr#g" -e "s#${HOST_KEY_PUBLIC_PLACEHOLDER}#$host_key#g" |`,
+    `        awk -v keyfile="$keydir/key" '/${HOST_KEY_PRIVATE_PLACEHOLDER}/ { pad = $0; sub(/[^ ].*$/, "", pad); while ((getline line < keyfile) > 0) print pad line; next } { print }' >"$1"`,
+    '    rm -rf "$keydir"',
+    "}",
+    // An existing VM: its key is the one printed when it was made (the previous output), else the one it presents.
+    "known_host_key() {",
+    '    host_key=$(printf \'%s\' "${PULUMI_COMMAND_STDOUT:-}" | node -e \'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { try { process.stdout.write(JSON.parse(s).hostKey || ""); } catch {} });\')',
+    '    if [ -z "$host_key" ]; then',
+    '        host_key=$(read_host_key) || host_key=""',
+    '        [ -n "$host_key" ] || die "cannot tell the SSH host key of the existing VM"',
+    '        echo "swarmkit $label $name: pinning the host key the existing VM presents: $host_key"',
+    "    fi",
     "}",
     // Runs the launcher ($3...) with its output kept aside and fd 3 (the script's real stdout) closed, so that what
     // it leaves running cannot hold the create step open. On failure: its output, the caller's cleanup
@@ -95,9 +119,16 @@ export const SHELL_HELPERS = [
 export interface VmOutput {
     address: string;
     id: string;
+    /** The VM's SSH host key, "ssh-ed25519 AAAA...". */
+    hostKey: string;
+    /** The VM network's range. */
+    nodesCidr: string;
 }
 
-/** The create script's stdout: one JSON line {"address": ..., "id": ...}. */
+/** The line every create script ends with: the VM's address, id, host key and network, as JSON on fd 3. */
+export const PRINT_VM = `printf '{"address":"%s","id":"%s","hostKey":"%s","nodesCidr":"%s"}\\n' "$address" "$id" "$host_key" "$nodes_cidr" >&3`;
+
+/** The create script's stdout: one JSON line {"address", "id", "hostKey", "nodesCidr"}. */
 export function parseVmOutput(stdout: string): VmOutput {
     let parsed: unknown;
     try {
@@ -106,8 +137,9 @@ export function parseVmOutput(stdout: string): VmOutput {
         parsed = undefined;
     }
     const o = parsed as Partial<VmOutput> | undefined;
-    if (!o || typeof o.address !== "string" || typeof o.id !== "string" || o.address === "" || o.id === "") {
-        throw new Error(`a local VM's create script printed ${JSON.stringify(stdout)}, not {"address": ..., "id": ...}`);
+    const fields = ["address", "id", "hostKey", "nodesCidr"] as const;
+    if (!o || !fields.every((f) => typeof o[f] === "string" && o[f] !== "")) {
+        throw new Error(`a local VM's create script printed ${JSON.stringify(stdout)}, not {"address", "id", "hostKey", "nodesCidr"}`);
     }
-    return { address: o.address, id: o.id };
+    return { address: o.address!, id: o.id!, hostKey: o.hostKey!, nodesCidr: o.nodesCidr! };
 }

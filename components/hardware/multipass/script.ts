@@ -1,6 +1,6 @@
 /** The create and delete scripts of one Multipass VM: pure renders, run by a local command under /bin/sh. */
 import { MultipassSettings } from "../../config";
-import { SHELL_HELPERS, shq } from "./localVm";
+import { PRINT_VM, SHELL_HELPERS, shq } from "./localVm";
 
 export const INSTALL_HINT = "https://multipass.run/install";
 
@@ -16,8 +16,9 @@ export interface MultipassVm {
 }
 
 /**
- * Launches the VM unless `multipass info` already knows it, then prints {"address", "id"} (the VM's IPv4 and its
- * /etc/machine-id) as the only line on stdout; everything else goes to stderr.
+ * Launches the VM unless `multipass info` already knows it (a stopped one is started again), then prints
+ * {"address", "id", "hostKey", "nodesCidr"} (the VM's IPv4, its /etc/machine-id, its SSH host key and network) as
+ * the only line on stdout; everything else goes to stderr.
  */
 export function renderMultipassCreate(vm: MultipassVm): string {
     const s = vm.settings;
@@ -31,14 +32,21 @@ export function renderMultipassCreate(vm: MultipassVm): string {
         SHELL_HELPERS,
         `need multipass ${shq(INSTALL_HINT)}`,
         'need node "https://nodejs.org"',
+        'need ssh-keygen "the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)"',
         'if [ -z "$nodes_cidr" ]; then',
         "    # multipass's qemu driver on Linux: the VMs' /24 is the bridge's.",
         "    bridge=$(ip -4 -o addr show dev mpqemubr0 2>/dev/null | awk '{print $4; exit}') || bridge=",
         `    [ -n "$bridge" ] || die "cannot tell the VM network (no mpqemubr0 bridge): set swarmkit:nodesCidr to the /24 that 'multipass list' shows, e.g. pulumi config set swarmkit:nodesCidr 10.1.2.0/24"`,
         '    nodes_cidr="${bridge%.*}.0/24"',
         "fi",
+        `read_host_key() { multipass exec "$name" -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f1,2; }`,
         'if multipass info "$name" >/dev/null 2>&1; then',
         '    echo "swarmkit multipass $name: the VM exists, not launching it again"',
+        `    if multipass info "$name" --format json | grep -q '"state": *"Stopped"'; then`,
+        '        echo "swarmkit multipass $name: the VM is stopped: starting it"',
+        '        multipass start "$name" 3>&- || die "multipass start $name failed"',
+        "    fi",
+        "    known_host_key",
         "else",
         "    # Under $HOME, not /tmp: the multipass snap cannot read the host's /tmp.",
         '    user_data=$(mktemp "${SWARMKIT_CLOUD_INIT_DIR:-${HOME:-/tmp}}/swarmkit-cloud-init-XXXXXX")',
@@ -50,7 +58,7 @@ export function renderMultipassCreate(vm: MultipassVm): string {
         'wait_address 60 "multipass info $name"',
         "check_address",
         'id=$(multipass exec "$name" -- cat /etc/machine-id) || die "cannot read /etc/machine-id"',
-        `printf '{"address":"%s","id":"%s"}\\n' "$address" "$id" >&3`,
+        PRINT_VM,
     ].join("\n") + "\n";
 }
 

@@ -1,12 +1,15 @@
 /**
  * The hosts of a local VM target: one local command per VM (create and delete scripts from the target), each
- * turned into a SwarmHost from the JSON line its create script prints. Shared by Multipass and KVM.
+ * turned into a SwarmHost from the JSON line its create script prints, and handed over once cloud-init has finished
+ * on it. Shared by Multipass and KVM.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { SwarmHost, hostNames } from "../../host";
+import { MachineStatus, SwarmHost, hostNames } from "../../host";
+import { BOOTING_HOST, DialPolicy, LIVE_HOST } from "../../ssh/dialPolicy";
+import { renderReadyCheck } from "../readiness";
 import { HardwareArgs } from "../types";
-import { CLOUD_INIT_ENV, LocalVmUserDataArgs, localVmUserData, parseVmOutput, vmName } from "./localVm";
+import { CLOUD_INIT_ENV, LocalVmUserDataArgs, localVmFirewall, localVmUserData, parseVmOutput, vmName } from "./localVm";
 
 export interface VmScripts {
     create: string;
@@ -20,23 +23,30 @@ export interface VmHostsArgs {
     nodesCidr?: string;
     /** The target's create and delete scripts for one VM. */
     scripts: (vm: string) => VmScripts;
+    /** What the VM is right now (running, stopped, unknown to the hypervisor), asked when the program runs. */
+    status: (vm: string) => MachineStatus;
+    /** Patience for the first SSH to a VM that just booted. */
+    boot?: DialPolicy;
 }
 
-export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): SwarmHost[] {
+const START = "SWARMKIT_VM_START";
+
+export interface VmHosts {
+    hosts: SwarmHost[];
+    /** The VM network's range, as the create scripts found it. */
+    nodesCidr: pulumi.Output<string>;
+}
+
+export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHosts {
     const config = args.hardware.config;
     const stack = pulumi.getStack();
-    return hostNames(config.managers, config.workers).map(({ name: hostName, role }) => {
+    const ranges: pulumi.Output<string>[] = [];
+    const hosts = hostNames(config.managers, config.workers).map(({ name: hostName, role }): SwarmHost => {
         const vm = vmName(stack, hostName);
         const scripts = args.scripts(vm);
+        const status = args.status(vm);
         const userData = pulumi.output(args.hardware.sshPublicKey).apply((publicKey) => {
-            const data: LocalVmUserDataArgs = {
-                hostname: hostName,
-                user: config.ssh.user,
-                publicKey,
-                nodesCidr: args.nodesCidr,
-                adminCidr: config.adminCidr,
-                publishedPorts: config.publishedPorts,
-            };
+            const data: LocalVmUserDataArgs = { hostname: hostName, user: config.ssh.user, publicKey, nodesCidr: args.nodesCidr };
             return localVmUserData(data);
         });
         const machine = new command.local.Command(
@@ -45,28 +55,48 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): Swar
                 create: scripts.create,
                 delete: scripts.delete,
                 interpreter: ["/bin/sh", "-c"],
-                environment: { [CLOUD_INIT_ENV]: userData },
-                addPreviousOutputInEnv: false,
+                environment: {
+                    [CLOUD_INIT_ENV]: userData,
+                    [START]: status === "starting" ? `start requested ${new Date().toISOString()}` : "as it was",
+                },
+                // An existing VM's host key is the one this command printed when it made the VM.
+                addPreviousOutputInEnv: true,
             },
-            // A VM's name is taken while it exists: the old one goes before its replacement.
-            { parent, deleteBeforeReplace: true },
+            // A VM's name is taken while it exists: the old one goes before its replacement. A stopped VM is started
+            // by running the create script again (a start request); otherwise the request is ignored.
+            { parent, deleteBeforeReplace: true, ignoreChanges: status === "starting" ? [] : [`environment.${START}`] },
         );
         const vmOut = machine.stdout.apply(parseVmOutput);
+        ranges.push(vmOut.apply((o) => o.nodesCidr));
         const address = vmOut.apply((o) => o.address);
+        const base = {
+            host: address,
+            user: config.ssh.user,
+            privateKey: args.hardware.sshPrivateKey,
+            hostKey: vmOut.apply((o) => o.hostKey),
+        };
+        // Hands the VM over once cloud-init has installed Docker and the host firewall.
+        const ready = new command.remote.Command(
+            `${args.prefix}-${hostName}-ready`,
+            {
+                connection: { ...base, ...(args.boot ?? BOOTING_HOST) },
+                create: renderReadyCheck(hostName),
+                triggers: [vmOut.apply((o) => o.id)],
+                addPreviousOutputInEnv: false,
+            },
+            { parent },
+        );
         return {
             name: hostName,
             role,
             sshAddress: address,
             privateAddress: address,
-            machineId: vmOut.apply((o) => o.id),
-            connection: {
-                host: address,
-                user: config.ssh.user,
-                privateKey: args.hardware.sshPrivateKey,
-                // VMs boot slowly and cloud-init installs Docker before sshd lets the key in.
-                dialErrorLimit: 200,
-                perDialTimeout: 10,
-            },
+            machineId: pulumi.all([vmOut, ready.stdout]).apply(([o]) => o.id),
+            machineStatus: status,
+            connection: { ...base, ...LIVE_HOST },
         };
     });
+    return { hosts, nodesCidr: ranges[0] };
 }
+
+export { localVmFirewall };

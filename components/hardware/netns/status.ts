@@ -1,0 +1,37 @@
+/**
+ * What a lab host is right now, read from this machine when the program runs (no step, no SSH): the same tests as
+ * scripts/lab/host.sh's `status`. Lets `pulumi preview` and `pulumi up` see hosts that a reboot took away.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { MachineStatus } from "../../host";
+
+/** host.sh keeps hosts here (SWARMKIT_LAB_DIR, or .lab in the project). */
+export function labStateRoot(): string {
+    return process.env.SWARMKIT_LAB_DIR ?? resolve(__dirname, "../../..", ".lab");
+}
+
+function processAlive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** running: its holder and namespace exist; starting: only its disk is left (this run starts it); new: nothing. */
+export function labHostStatus(lab: string, host: string, root = labStateRoot()): MachineStatus {
+    const dir = join(root, lab, host);
+    const pidFile = join(dir, "pid");
+    if (existsSync(pidFile) && existsSync(`/run/netns/${lab}-${host}`)) {
+        const pid = Number(readFileSync(pidFile, "utf8").trim());
+        if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return "running";
+    }
+    if (existsSync(join(dir, "machine-id")) && existsSync(join(dir, "ssh", "host_ed25519"))) return "starting";
+    return "new";
+}
+
+export function labNetworkUp(lab: string): boolean {
+    return existsSync(`/sys/class/net/${lab}-br`);
+}
