@@ -54,8 +54,13 @@ export function probe(target: ProbeTarget, command?: string, stdin?: string): Pr
             client.end();
             resolve(result);
         };
-        const timer = setTimeout(() => finish({ kind: "unreachable", error: "timed out" }), CONNECT_TIMEOUT_MS + COMMAND_TIMEOUT_MS);
+        let connected = false;
+        const timer = setTimeout(
+            () => finish({ kind: "unreachable", error: connected ? `connected, but the read did not finish within ${COMMAND_TIMEOUT_MS / 1000} s` : "no answer" }),
+            CONNECT_TIMEOUT_MS + COMMAND_TIMEOUT_MS,
+        );
         client.on("ready", () => {
+            connected = true;
             if (command === undefined) return finish({ kind: "ok", stdout: "" });
             client.exec(command, (err, stream) => {
                 if (err) return finish({ kind: "unreachable", error: err.message });

@@ -3,9 +3,9 @@
  * `pulumi up` plan from the machines as they are rather than from the state file. Read-only.
  *
  * A healthy swarm costs one round of reads in parallel: every node's own state (`docker info`: a manager that came
- * back locked, a node that left a moment ago while the managers still list it Ready) and the node list of the first
- * manager that can act. Every read checks the host key. Hosts the hardware reports as new have nothing to read and
- * are skipped without waiting for them.
+ * back locked, a node that left a moment ago while the managers still list it Ready) and, from the first manager,
+ * the node list. When the first manager cannot act, the list is read from the first one that can. Every read checks
+ * the host key. Hosts the hardware reports as new have nothing to read and are skipped without waiting for them.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmHost } from "../host";
@@ -129,10 +129,10 @@ export async function observeSwarm(hosts: SwarmHost[], prober: Prober = probe): 
             if (address) observation.privateAddresses[h.name] = address;
         }),
     );
-    const read = async (host: SwarmHost) => {
+    const read = async (host: SwarmHost, listNodes: boolean) => {
         const target = targets.get(host.name);
         if (!target) return undefined;
-        const result = await prober(target, renderRead());
+        const result = await prober(target, renderRead(listNodes));
         if (result.kind === "hostKeyMismatch") throw new HostKeyChangedError(host.name, `${target.host}:${target.port}`, result.expected, result.presented);
         if (result.kind === "unreachable") {
             observation.hosts[host.name] = { reachable: false, error: result.error };
@@ -142,12 +142,15 @@ export async function observeSwarm(hosts: SwarmHost[], prober: Prober = probe): 
         observation.hosts[host.name] = { reachable: true, local: parsed.local };
         return parsed;
     };
-    const reads = await Promise.all(looked.map(read));
+    const first = looked.find((h) => h.role === "manager");
+    const reads = await Promise.all(looked.map((h) => read(h, h === first)));
     // The operator: the first manager, in config order, that can act for the swarm.
-    const operatorIndex = looked.findIndex((h, i) => h.role === "manager" && reads[i]?.local.controlAvailable && reads[i]?.nodes);
+    const operatorIndex = looked.findIndex((h, i) => h.role === "manager" && reads[i]?.local.controlAvailable);
     if (operatorIndex >= 0) {
-        observation.operator = looked[operatorIndex].name;
-        observation.nodes = reads[operatorIndex]?.nodes;
+        const operator = looked[operatorIndex];
+        observation.operator = operator.name;
+        observation.nodes = operator === first ? reads[operatorIndex]?.nodes : (await read(operator, true))?.nodes;
+        if (!observation.nodes) delete observation.operator;
     }
     return observation;
 }

@@ -107,7 +107,12 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
                 say("info", `${h.name}: locked (autolock): unlocking it with the stack's unlock key`);
             } else if (l.state === "inactive") repair("not in the swarm (it left, or its machine was replaced)");
             else if (l.state === "pending" || l.state === "error") repair(`swarm state ${l.state}`);
-            else if (l.state === "engine-down") say("warn", `${h.name}: docker does not answer; its steps wait for it`);
+            else if (l.state === "engine-down") {
+                // Started again in this run, its engine is still coming up: a manager may come back locked.
+                if (h.machineStatus === "starting") {
+                    if (h.role === "manager" && args.autolock) plan.nodeRepairs[h.name] = "restarted: unlock it if it comes back locked";
+                } else say("warn", `${h.name}: docker does not answer on it; steps that run on it wait for it`);
+            }
             else if (managerAddresses.size > 0 && l.remoteManagers && !l.remoteManagers.some((a) => managerAddresses.has(a))) {
                 repair("in another swarm");
             }

@@ -210,8 +210,10 @@ export interface MembersArgs {
  *  2. entries no configured host owns go: an earlier machine's entry under a reused name, a host removed from the
  *     config, any Down entry. A manager among them is demoted first, so the raft group shrinks before it goes.
  *     Ready nodes that do not carry one of the kit's names are left alone (and named on stderr);
- *  3. managers are promoted one at a time, each waiting until it is Reachable; workers wait until Ready;
- *  4. availability (managers drained when there are workers).
+ *  3. managers that are not managers yet are promoted one at a time, each waiting until it is Reachable (a manager
+ *     that is down is left to the live check after `up`: waiting on it would stall the swarm's repair);
+ *  4. a configured worker that is a manager is demoted;
+ *  5. availability (managers drained when there are workers).
  * Prints {"removed": [...]} naming what it removed.
  */
 export function renderMembers(args: MembersArgs): string {
@@ -259,19 +261,18 @@ export function renderMembers(args: MembersArgs): string {
             body.push(
                 `if [ "$(docker node inspect --format '{{.Spec.Role}}' ${id})" != manager ]; then`,
                 `  retry docker node promote ${id} >/dev/null || fail "docker node promote ${n.name} failed"`,
-                "fi",
                 ...waitFor(
                     `[ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' ${id})" = reachable ]`,
                     "a reachable manager",
                     n.name,
                 ),
+                "fi",
             );
         } else {
             body.push(
                 `if [ "$(docker node inspect --format '{{.Spec.Role}}' ${id})" = manager ]; then`,
                 `  retry docker node demote ${id} >/dev/null || fail "docker node demote ${n.name} failed"`,
                 "fi",
-                ...waitFor(`[ "$(docker node inspect --format '{{.Status.State}}' ${id})" = ready ]`, "ready", n.name),
             );
         }
     }
@@ -286,20 +287,23 @@ export function renderMembers(args: MembersArgs): string {
     return script({ host: args.operator, step: "members" }, body);
 }
 
+/** Seconds a read gives docker: a manager cut off from the leader would otherwise hang `docker node ls`. */
+const READ_TIMEOUT = 10;
+
 /**
  * The observation's read (components/swarm/observe.ts): one line `SWARM <json of docker info's .Swarm>` ("SWARM
- * null" when docker does not answer), then, on a manager that can act for the swarm, `NODE <json>` per node.
- * Read-only; it never waits.
+ * null" when docker does not answer), then, with `listNodes` and on a manager that can act for the swarm,
+ * `NODE <json>` per node. Read-only, and bounded in time.
  */
-export function renderRead(): string {
+export function renderRead(listNodes = true): string {
     return [
         "#!/bin/sh",
-        'if [ "$(id -u)" != 0 ]; then docker() { sudo -n docker "$@"; }; fi',
+        'if [ "$(id -u)" = 0 ]; then docker() { timeout ' + READ_TIMEOUT + ' docker "$@"; }; else docker() { sudo -n timeout ' + READ_TIMEOUT + ' docker "$@"; }; fi',
         "info=$(docker info --format '{{json .Swarm}}' 2>/dev/null) || info=null",
         'echo "SWARM $info"',
-        'case "$info" in',
-        `  *'"ControlAvailable":true'*) docker node ls --format 'NODE {{json .}}' 2>/dev/null || true ;;`,
-        "esac",
+        ...(listNodes
+            ? ['case "$info" in', `  *'"ControlAvailable":true'*) docker node ls --format 'NODE {{json .}}' 2>/dev/null || true ;;`, "esac"]
+            : []),
         "",
     ].join("\n");
 }

@@ -24,6 +24,14 @@ export function e2eUnavailable(): string | undefined {
     return undefined;
 }
 
+export interface NodeRow {
+    ID: string;
+    Hostname: string;
+    Status: string;
+    Availability: string;
+    ManagerStatus: string;
+}
+
 export interface LabStackOptions {
     lab: string;
     subnet: string;
@@ -64,6 +72,45 @@ export class LabStack {
         return this.stack.up({ onOutput: (s) => this.log.push(s), color: "never" });
     }
 
+    async preview() {
+        return this.stack.preview({ onOutput: (s) => this.log.push(s), color: "never" });
+    }
+
+    /**
+     * `npm run up` as an operator runs it (scripts/stack.ts: up, then the live check), in a process of its own;
+     * `wrap` goes before it on the command line (e.g. flock). Its output joins the log for the secrets audit.
+     */
+    runUp(opts: { wrap?: string[]; env?: Record<string, string> } = {}): { status: number | null; output: string; seconds: number } {
+        const start = Date.now();
+        const command = [...(opts.wrap ?? []), "node", "--import", "tsx", "scripts/stack.ts", "up", this.name];
+        const r = spawnSync(command[0], command.slice(1), { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...opts.env }, maxBuffer: 64 << 20 });
+        const output = `${r.stdout ?? ""}${r.stderr ?? ""}`;
+        this.log.push(output);
+        return { status: r.status, output, seconds: (Date.now() - start) / 1000 };
+    }
+
+    /** Acts on one of this lab's hosts from outside, as a failing or rebooting machine would (scripts/lab/host.sh). */
+    host(action: string, name: string) {
+        const r = spawnSync("bash", [join(ROOT, "scripts/lab/host.sh"), action, this.opts.lab, name], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`host.sh ${action} ${name}: ${r.stderr}`);
+        return r.stdout.trim();
+    }
+
+    /**
+     * What a reboot of this machine does to the lab, done from outside the kit: each host's PID 1 is killed (and
+     * with it every process of the host), its namespace and the bridge are removed; the hosts' files stay.
+     */
+    reboot(hosts: string[]): void {
+        for (const h of hosts) {
+            const dir = join(ROOT, ".lab", this.opts.lab, h);
+            const pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
+            if (!(pid > 0) || readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "tini") throw new Error(`${h}: no holder at pid ${pid}`);
+            process.kill(pid, "SIGKILL");
+            spawnSync("sh", ["-c", `while [ -e /proc/${pid} ]; do sleep 0.05; done; ip netns del ${this.opts.lab}-${h}`]);
+        }
+        spawnSync("bash", [join(ROOT, "scripts/lab/network.sh"), "down", this.opts.lab]);
+    }
+
     async outputs() {
         return this.stack.outputs();
     }
@@ -75,6 +122,32 @@ export class LabStack {
         const r = spawnSync("ssh", args, { input, encoding: "utf8" });
         if (r.status !== 0) throw new Error(`ssh ${address} ${command}: ${r.stderr}`);
         return r.stdout;
+    }
+
+    /** `docker node ls` on a manager. */
+    async nodes(manager: string): Promise<NodeRow[]> {
+        return (await this.ssh(manager, "docker node ls --format '{{json .}}'"))
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l) as NodeRow);
+    }
+
+    /** Imports a busybox image (from Debian's busybox-static) as lab/busybox:1 on the given hosts: no registry needed. */
+    importBusybox(addresses: string[]): void {
+        const rootfs = spawnSync(
+            "sh",
+            ["-c", `d=$(mktemp -d) && mkdir -p $d/bin && cp $(command -v busybox) $d/bin/ && for a in sh nc hostname sleep cat echo ip ls; do ln -s busybox $d/bin/$a; done && tar -C $d -c . && rm -rf $d`],
+            { maxBuffer: 64 << 20 },
+        );
+        if (rootfs.status !== 0) throw new Error("cannot build the busybox root filesystem");
+        for (const address of addresses) {
+            const r = spawnSync("ssh", [...this.sshOptions(), `root@${address}`, `docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - lab/busybox:1 >/dev/null`], { input: rootfs.stdout });
+            if (r.status !== 0) throw new Error(`docker import on ${address}: ${r.stderr}`);
+        }
+    }
+
+    sshOptions(): string[] {
+        return ["-i", this.keyPath, "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5"];
     }
 
     /** The raw state file of the stack, as the file backend wrote it. */
@@ -109,6 +182,25 @@ export class LabStack {
 function labHostDirs(lab: string): string[] {
     const dir = join(ROOT, ".lab", lab);
     return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Every secret of a lab stack's outputs, to look for in plaintext. */
+export async function stackSecrets(lab: LabStack): Promise<string[]> {
+    const out = await lab.outputs();
+    const privateKey = readFileSync(lab.keyPath, "utf8").split("\n")[1];
+    return [out.workerJoinToken?.value, out.managerJoinToken?.value, out.unlockKey?.value, privateKey].filter((s): s is string => typeof s === "string" && s.length > 0);
+}
+
+/** Where a secret appears in plaintext: the raw state file or the engine's log. */
+export function secretLeaks(lab: LabStack, secrets: string[]): string[] {
+    const state = lab.stateFile();
+    const log = lab.log.join("");
+    const leaks: string[] = [];
+    for (const secret of secrets) {
+        if (state.includes(secret)) leaks.push(`state file holds ${secret.slice(0, 12)}...`);
+        if (log.includes(secret)) leaks.push(`engine log holds ${secret.slice(0, 12)}...`);
+    }
+    return leaks;
 }
 
 /** What is left of a lab on this machine: namespaces, links, iptables rules, processes, cgroups, state. */

@@ -192,14 +192,17 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
     it("a refused join names the host and the step; after the fix a re-run converges with no duplicate node", async () => {
         const managers = ["10.79.0.11", "10.79.0.12", "10.79.0.13"];
         const block = "iptables -w -I SWARMKIT-INPUT 1 -p tcp --dport 2377 -j REJECT --reject-with tcp-reset";
-        for (const m of managers) await lab.ssh(m, block);
-        await lab.set("workers", "2");
-        await assert.rejects(lab.up(), (err: Error) => {
-            assert.match(err.message, /swarm-join-worker-2/);
-            assert.match(err.message, /swarmkit: host worker-2: step join: every manager refused the join/);
-            return true;
-        });
-        for (const m of managers) await lab.ssh(m, block.replace("-I SWARMKIT-INPUT 1", "-D SWARMKIT-INPUT"));
+        try {
+            for (const m of managers) await lab.ssh(m, block);
+            await lab.set("workers", "2");
+            await assert.rejects(lab.up(), (err: Error) => {
+                assert.match(err.message, /swarm-join-worker-2/);
+                assert.match(err.message, /swarmkit: host worker-2: step join: every manager refused the join/);
+                return true;
+            });
+        } finally {
+            for (const m of managers) await lab.ssh(m, block.replace("-I SWARMKIT-INPUT 1", "-D SWARMKIT-INPUT"));
+        }
         const result = await lab.up();
         assert.equal(result.summary.result, "succeeded");
         const rows = await nodes();
@@ -210,19 +213,23 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.ok(ready, `every node Ready: ${JSON.stringify(last)}`);
     });
 
-    it("a lost leader: with manager-1's dockerd stopped, the next up works through a surviving manager", async () => {
+    it("a lost leader: with manager-1's dockerd stopped, the next up works through a surviving manager, and then unlocks it", async () => {
         assert.equal(host("stop-docker", "manager-1").status, 0);
-        await lab.set("workers", "3");
-        const result = await lab.up();
-        assert.equal(result.summary.result, "succeeded");
-        const out = await lab.outputs();
-        assert.equal(out.leaderAddress.value, "10.79.0.12", "operates through manager-2 now");
-        const viaSurvivor = (await lab.ssh("10.79.0.12", "docker node ls --format '{{.Hostname}} {{.Status}}'")).trim().split("\n");
-        assert.ok(viaSurvivor.includes("worker-3 Ready"), viaSurvivor.join(", "));
-        // manager-1 comes back locked (autolock); the kit's unlock command opens it and the swarm is whole again.
-        assert.equal(host("start-docker", "manager-1").status, 0);
-        const unlocked = await unlockStack(lab.name, () => undefined);
-        assert.equal(unlocked["manager-1"], "unlocked");
+        try {
+            await lab.set("workers", "3");
+            const result = await lab.up();
+            assert.equal(result.summary.result, "succeeded");
+            assert.match(result.stdout, /swarmkit: manager-1 cannot act for the swarm now: the kit operates through manager-2/);
+            const out = await lab.outputs();
+            assert.equal(out.leaderAddress.value, "10.79.0.12", "operates through manager-2 now");
+            const viaSurvivor = (await lab.ssh("10.79.0.12", "docker node ls --format '{{.Hostname}} {{.Status}}'")).trim().split("\n");
+            assert.ok(viaSurvivor.includes("worker-3 Ready"), viaSurvivor.join(", "));
+        } finally {
+            assert.equal(host("start-docker", "manager-1").status, 0);
+        }
+        // manager-1 comes back locked (autolock): the next up sees it and unlocks it with the stack's key.
+        const repaired = await lab.up();
+        assert.match(repaired.stdout, /swarmkit: manager-1: locked \(autolock\): unlocking it with the stack's unlock key/);
         assert.ok(await eventually(60, async () => (await nodes()).every((n) => n.Status === "Ready")));
         await lab.up();
         assert.equal((await lab.outputs()).leaderAddress.value, MANAGER_1, "back to the first manager once it is healthy");
@@ -242,15 +249,22 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
         assert.ok((await nodes()).every((n) => n.Status === "Ready"), "rotation leaves joined nodes alone");
     });
 
-    it("a host unreachable over SSH: the error names the host's step and address; once SSH is back a re-run converges", async () => {
+    it("a host unreachable over SSH: the run names it and its address, the step on it fails fast; once SSH is back a re-run converges", async () => {
         assert.equal(host("stop-sshd", "worker-1").status, 0);
-        await lab.set("tokenRotation", "2");
-        await assert.rejects(lab.up(), (err: Error) => {
-            assert.match(err.message, /swarm-join-worker-1/);
-            assert.match(err.message, /ssh root@10\.79\.0\.101:22: gave up after \d+ attempts/);
-            return true;
-        });
-        assert.equal(host("start-sshd", "worker-1").status, 0);
+        try {
+            // A change that needs a step on worker-1: its firewall gets another published port.
+            await lab.set("publishedPorts", JSON.stringify([PORT, 8082]));
+            const start = Date.now();
+            await assert.rejects(lab.up(), (err: Error) => {
+                assert.match(err.message, /firewall-worker-1/);
+                return true;
+            });
+            const log = lab.log.join("");
+            assert.match(log, /swarmkit: worker-1: unreachable over SSH \([^)]*\); steps on it fail until it answers/);
+            assert.ok((Date.now() - start) / 1000 < 60, "a refused host fails its step within seconds, not minutes");
+        } finally {
+            assert.equal(host("start-sshd", "worker-1").status, 0);
+        }
         const result = await lab.up();
         assert.equal(result.summary.result, "succeeded");
         const rows = await nodes();

@@ -6,10 +6,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LabStack, ROOT, e2eUnavailable, labLeftovers } from "./harness";
+import { LabStack, ROOT, e2eUnavailable, eventually, labLeftovers } from "./harness";
 
 const unavailable = e2eUnavailable();
 if (unavailable) console.log(`# e2e skipped: ${unavailable}`);
@@ -95,8 +96,15 @@ for (const target of TARGETS) {
             assert.ok(rows.every((r) => r.Status === "Ready"));
             assert.deepEqual(rows.map((r) => r.ManagerStatus).sort(), ["", "Leader"]);
             // The firewall came from the cloud-init's write_files, with the VM network as the nodes' range.
-            const rules = await stack.ssh(leader, "iptables -S SWARMKIT-INPUT");
-            assert.ok(rules.includes(`-s ${target.subnet} -p tcp -m tcp --dport 2377`), rules);
+            // The firewall came from the cloud-init's write_files (the VM network as the nodes' range), then the kit's
+            // firewall step applied the config's rules over SSH.
+            const rules = await stack.ssh(leader, "iptables -S SWARMKIT-INPUT; iptables -S SWARMKIT-NODES");
+            assert.ok(rules.includes(`-A SWARMKIT-INPUT -s ${target.subnet} -j SWARMKIT-NODES`), rules);
+            assert.ok(rules.includes("-A SWARMKIT-NODES -p tcp -m tcp --dport 2377"), rules);
+            // The host key the VM has is the one its create script made and the kit pinned.
+            const pinned = (out.nodes.value as { name: string; hostKey: string }[]).find((n) => n.name === "manager-1")!.hostKey;
+            const presented = readFileSync(join(ROOT, ".lab", target.lab, "manager-1", "ssh", "host_ed25519.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+            assert.equal(pinned, presented);
             assert.deepEqual(readdirSync(userDataDir), [], "the temporary cloud-init files are gone");
             if (target.provider === "kvm") assert.deepEqual(readdirSync(diskDir).sort(), [`${stack.name}-manager-1.qcow2`, `${stack.name}-worker-1.qcow2`]);
         });
@@ -105,6 +113,20 @@ for (const target of TARGETS) {
             const result = await stack.up();
             const changes = result.summary.resourceChanges ?? {};
             assert.deepEqual(Object.keys(changes).filter((k) => k !== "same"), [], `changes: ${JSON.stringify(changes)}`);
+        });
+
+        it("a stopped VM is started again by the next up (a workstation reboot), and the swarm is whole", async () => {
+            const vm = `${stack.name}-manager-1`;
+            const stop = target.provider === "multipass" ? ["multipass", "stop", vm] : ["virsh", "shutdown", vm];
+            const r = spawnSync(join(STANDINS, stop[0]), stop.slice(1), { encoding: "utf8", env: process.env });
+            assert.equal(r.status, 0, r.stderr);
+            const result = await stack.up();
+            assert.equal(result.summary.result, "succeeded");
+            assert.match(result.stdout, /swarmkit: manager-1: (locked|restarted)/, "the run saw the VM come back and unlocked it");
+            const rows = (await stack.ssh(leader, "docker node ls --format '{{json .}}'")).trim().split("\n").map((l) => JSON.parse(l) as NodeRow);
+            assert.ok(await eventually(60, async () => (await stack.ssh(leader, "docker node ls --format '{{.Status}}'")).trim().split("\n").every((s) => s === "Ready")), JSON.stringify(rows));
+            const again = await stack.up();
+            assert.deepEqual(Object.keys(again.summary.resourceChanges ?? {}).filter((k) => k !== "same"), []);
         });
 
         it("pulumi destroy removes every VM and leaves nothing of the lab", async () => {

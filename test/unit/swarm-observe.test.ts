@@ -36,13 +36,19 @@ describe("observeSwarm", () => {
     it("reads every node that exists in one parallel round, and takes the node list from the first manager that can act", async () => {
         const asked: string[] = [];
         const prober = async (t: ProbeTarget, command?: string): Promise<ProbeResult> => {
-            asked.push(`${t.name} ${t.hostKey} ${command ? "read" : "handshake"}`);
+            asked.push(`${t.name} ${t.hostKey} ${command?.includes("node ls") ? "read with the node list" : "read"}`);
             if (t.name === "manager-1") return { kind: "unreachable", error: "connect ECONNREFUSED" };
             if (t.name === "manager-2") return { kind: "ok", stdout: `${swarmLine("active", true)}\n${nodeLine("manager-2", "Leader")}\n` };
             return { kind: "ok", stdout: swarmLine("active", false) };
         };
         const o = await observeSwarm([host("manager-1"), host("manager-2"), host("worker-1"), host("worker-2", "new")], prober);
-        assert.deepEqual(asked.sort(), ["manager-1 ssh-ed25519 AAAAmanager-1 read", "manager-2 ssh-ed25519 AAAAmanager-2 read", "worker-1 ssh-ed25519 AAAAworker-1 read"]);
+        assert.deepEqual(asked, [
+            "manager-1 ssh-ed25519 AAAAmanager-1 read with the node list",
+            "manager-2 ssh-ed25519 AAAAmanager-2 read",
+            "worker-1 ssh-ed25519 AAAAworker-1 read",
+            // manager-1 cannot act: the list comes from the next manager that can.
+            "manager-2 ssh-ed25519 AAAAmanager-2 read with the node list",
+        ]);
         assert.equal(o.operator, "manager-2");
         assert.deepEqual(o.nodes?.map((n) => n.hostname), ["manager-2"]);
         assert.deepEqual(o.hosts["manager-1"], { reachable: false, error: "connect ECONNREFUSED" });
