@@ -4,14 +4,14 @@
  * Automation API.
  *
  * Order: config (bad input fails here, before anything is declared) → hardware (which also says which machines are
- * down or gone) → host firewalls → the swarm, planned from what the live machines show (SwarmCluster.create reads
- * them over SSH before it declares its steps).
+ * down or gone) → a read of the live machines over SSH → host firewalls → the swarm, planned from what the read
+ * found.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "./config";
 import { HostFirewalls } from "./firewall/hostFirewalls";
 import { createHardware } from "./hardware";
-import { HostKeyChangedError } from "./swarm/observe";
+import { HostKeyChangedError, SwarmObservation, observeSwarm } from "./swarm/observe";
 import { SwarmCluster } from "./swarm/cluster";
 
 export async function swarmkitProgram() {
@@ -24,20 +24,24 @@ export async function swarmkitProgram() {
         throw err;
     }
     const { hardware, sshKey } = await createHardware(config);
-    const firewall = new HostFirewalls("firewall", { hosts: hardware.hosts, rules: hardware.firewall });
-    let swarm: SwarmCluster;
+    // Read the live machines before any step on them is declared: what the run finds is said first, and a changed
+    // host key stops the run before anything talks to that host.
+    let observation: SwarmObservation;
     try {
-        swarm = await SwarmCluster.create("swarm", {
-            hosts: hardware.hosts,
-            autolock: config.autolock,
-            drainManagers: config.drainManagers,
-            tokenRotation: config.tokenRotation,
-            hostsReady: Object.values(firewall.steps),
-        });
+        observation = await observeSwarm(hardware.hosts);
     } catch (err) {
         if (err instanceof HostKeyChangedError) throw new pulumi.RunError(err.message);
         throw err;
     }
+    const firewall = new HostFirewalls("firewall", { hosts: hardware.hosts, rules: hardware.firewall });
+    const swarm = new SwarmCluster("swarm", {
+        hosts: hardware.hosts,
+        autolock: config.autolock,
+        drainManagers: config.drainManagers,
+        tokenRotation: config.tokenRotation,
+        observation,
+        hostsReady: Object.values(firewall.steps),
+    });
     return {
         provider: config.provider,
         managers: config.managers,

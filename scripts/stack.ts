@@ -15,6 +15,7 @@ import { swarmkitProgram } from "../components/program";
 import { ProbeTarget } from "../components/ssh/probe";
 import { SwarmNode } from "../components/swarm/cluster";
 import { verifySwarm } from "../components/swarm/verify";
+import { migrateStack } from "./migrate";
 
 export const PROJECT_ROOT = resolve(__dirname, "..");
 
@@ -67,6 +68,7 @@ async function main() {
     const [operation, stackName = "lab"] = process.argv.slice(2);
     const stack = await selectStack(stackName);
     const onOutput = (out: string) => process.stdout.write(out);
+    if (["up", "preview", "destroy"].includes(operation)) await migrateStack(stack, console.log);
     switch (operation) {
         case "up": {
             await stack.up({ onOutput, color: "auto", refresh: await needsRefresh(stack) });

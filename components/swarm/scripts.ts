@@ -36,9 +36,10 @@ function prelude(ctx: StepContext): string {
         "  done",
         "}",
         "swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}'; }",
-        // Node updates use optimistic concurrency: one racing the node's own first updates after a join fails with
-        // "update out of sequence" and succeeds when tried again.
-        'retry() { n=0; until "$@"; do n=$((n + 1)); [ "$n" -lt 10 ] || return 1; sleep 0.5; done; }',
+        // Swarm updates fail for a moment and then succeed: a node update racing the node's own first updates after
+        // a join ("update out of sequence"), anything needing the leader during an election ("does not have a
+        // leader", a few seconds after a manager comes back). Tried for up to 15 s.
+        'retry() { n=0; until "$@"; do n=$((n + 1)); [ "$n" -lt 30 ] || return 1; sleep 0.5; done; }',
         "wait_docker",
     ].join("\n");
 }
@@ -228,11 +229,11 @@ export function renderMembers(args: MembersArgs): string {
     ];
     const body = [
         `current=$(docker info --format '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')`,
-        `[ "$current" = ${args.autolock} ] || docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
+        `[ "$current" = ${args.autolock} ] || retry docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
         `wanted=' ${ids.join(" ")} '`,
         "self=$(docker info --format '{{.Swarm.NodeID}}')",
         "removed=''",
-        "entries=$(docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.ManagerStatus}}')",
+        "entries=$(retry docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.ManagerStatus}}') || fail \"cannot list the swarm's nodes\"",
         "while read -r id hostname status manager_status; do",
         '  [ -n "$id" ] || continue',
         '  case "$wanted" in *" $id "*) continue ;; esac',
@@ -248,7 +249,7 @@ export function renderMembers(args: MembersArgs): string {
         `      i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${POLL}`,
         "    done",
         "  fi",
-        '  docker node rm --force "$id" >/dev/null || fail "docker node rm $hostname ($id) failed"',
+        '  retry docker node rm --force "$id" >/dev/null || fail "docker node rm $hostname ($id) failed"',
         '  removed="$removed${removed:+,}\\"$hostname $id $status\\""',
         "done <<SWARMKIT_ENTRIES",
         "$entries",

@@ -59,6 +59,11 @@ describe("stack config", () => {
         for (const bad of ["0", "-1", "9", "three", "3.5"]) rejects(lab({ "swarmkit:managers": bad }), new RegExp(`swarmkit:managers = "${bad.replace(".", "\\.")}" is not allowed: 1, 3, 5 or 7`));
     });
 
+    it("keeps lab workers within the lab's address range", () => {
+        assert.equal(parse(lab({ "swarmkit:workers": "150" })).workers, 150);
+        rejects(lab({ "swarmkit:workers": "151" }), /swarmkit:workers = "151" is not allowed on lab hosts: at most 150/);
+    });
+
     it("rejects an unknown provider and lists the known ones", () => {
         rejects(lab({ "swarmkit:provider": "gcp" }), /swarmkit:provider = "gcp" is not allowed: unknown provider, use one of aws, digitalocean, multipass, kvm, netns/);
     });

@@ -280,3 +280,28 @@ describe("tokens, rotation and the observation's read", () => {
         assert.match(out.stdout, /\nNODE /, "a manager that can act lists the nodes");
     });
 });
+
+describe("every rendered script", () => {
+    it("is valid POSIX shell (sh -n)", () => {
+        const rendered = {
+            init: scripts.renderInit({ host: "manager-1", advertiseAddress: "10.0.0.11", autolock: true }),
+            tokens: scripts.renderTokens({ host: "manager-1" }),
+            rotate: scripts.renderRotateTokens({ host: "manager-1" }),
+            join: scripts.renderNodeStep({ host: "worker-1", advertiseAddress: "10.0.0.101" }),
+            members: scripts.renderMembers({
+                operator: "manager-1",
+                autolock: false,
+                nodes: [
+                    { name: "manager-1", role: "manager", nodeId: "m1", availability: "drain" },
+                    { name: "worker-1", role: "worker", nodeId: "w1", availability: "active" },
+                ],
+            }),
+            read: scripts.renderRead(),
+            readQuick: scripts.renderRead(false),
+        };
+        for (const [name, text] of Object.entries(rendered)) {
+            const r = spawnSync("/bin/sh", ["-n"], { input: text, encoding: "utf8" });
+            assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+        }
+    });
+});
