@@ -32,7 +32,7 @@ trap teardown EXIT
 SWARMKIT_LAB_FIREWALL=$(cd "$root" && node --import tsx -e '
 const { renderHostFirewall } = require("./components/firewall/hostFirewall");
 const [subnet, gateway] = process.argv.slice(1);
-process.stdout.write(renderHostFirewall({ nodesCidr: subnet, adminCidr: subnet, loadBalancerCidr: `${gateway}/32`, publishedPorts: [] }));
+process.stdout.write(renderHostFirewall({ nodes: [subnet], admin: [subnet], loadBalancer: [`${gateway}/32`], publishedPorts: [] }));
 ' "$subnet" "$gateway")
 SWARMKIT_LAB_PUBLIC_KEY=$(cat "$key.pub")
 export SWARMKIT_LAB_FIREWALL SWARMKIT_LAB_PUBLIC_KEY

@@ -5,6 +5,9 @@
  * new ones: their stored delete scripts would take live nodes out of the swarm, or hang on hosts that are gone.
  * This drops them from the state, once, before the kit's scripts run an operation. Pure on the state; idempotent.
  */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Stack } from "@pulumi/pulumi/automation";
 
 interface StateResource {
@@ -31,7 +34,26 @@ export function dropSwarmStepDeletes(resources: StateResource[]): number {
     return dropped;
 }
 
+/**
+ * The stack's state as the project's file backend keeps it, read straight from the file (no CLI call on every
+ * run); undefined for another backend.
+ */
+function stateFromFileBackend(stackName: string): { deployment?: { resources?: StateResource[] } } | undefined {
+    const url = process.env.PULUMI_BACKEND_URL ?? "";
+    if (!url.startsWith("file://")) return undefined;
+    const file = join(fileURLToPath(url.replace(/\?.*$/, "")), ".pulumi", "stacks", "swarmkit", `${stackName}.json`);
+    if (!existsSync(file)) return { deployment: { resources: [] } };
+    try {
+        const latest = JSON.parse(readFileSync(file, "utf8")).checkpoint?.latest;
+        return latest ? { deployment: latest } : { deployment: { resources: [] } };
+    } catch {
+        return undefined; // not the layout this reads: ask the CLI
+    }
+}
+
 export async function migrateStack(stack: Stack, log: (line: string) => void): Promise<void> {
+    const local = stateFromFileBackend(stack.name);
+    if (local && dropSwarmStepDeletes(local.deployment?.resources ?? []) === 0) return;
     const state = await stack.exportStack();
     const resources = (state.deployment?.resources ?? []) as StateResource[];
     if (dropSwarmStepDeletes(resources) === 0) return;

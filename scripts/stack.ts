@@ -8,9 +8,9 @@
  * nodes, when they differ. On the clouds `up` and `preview` refresh first, so instances deleted outside Pulumi are
  * seen and made again.
  */
-import { resolve } from "node:path";
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { parseConfig } from "../components/config";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { LocalWorkspace, OutputMap, PulumiCommand } from "@pulumi/pulumi/automation";
 import { swarmkitProgram } from "../components/program";
 import { ProbeTarget } from "../components/ssh/probe";
 import { SwarmNode } from "../components/swarm/cluster";
@@ -27,39 +27,41 @@ export async function selectStack(stackName: string) {
     );
 }
 
-/** The stack's config as the kit reads it. */
-async function stackConfig(stack: Stack) {
-    const all = await stack.getAllConfig();
-    return parseConfig((key) => all[key]?.value);
+/**
+ * The stack's provider, read from its config file (stackConfigDir): a plain value, and reading the file spares a
+ * CLI call on every run. Absent means the default, the lab.
+ */
+export function stackProvider(stackName: string): string {
+    const file = join(PROJECT_ROOT, "stacks", `Pulumi.${stackName}.yaml`);
+    const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+    return /^\s+swarmkit:provider:\s*["']?([a-z]+)["']?\s*$/m.exec(text)?.[1] ?? "netns";
 }
 
 /** Cloud instances can vanish outside Pulumi; a refresh finds them. Lab and local VMs are looked at by the program. */
-export async function needsRefresh(stack: Stack): Promise<boolean> {
-    const provider = (await stack.getAllConfig())["swarmkit:provider"]?.value;
-    return provider === "aws" || provider === "digitalocean";
+export function needsRefresh(stackName: string): boolean {
+    return ["aws", "digitalocean"].includes(stackProvider(stackName));
 }
 
 /** How long `up` waits for a swarm that is still settling (nodes restarted a moment ago) to match the config. */
 const VERIFY_SECONDS = Number(process.env.SWARMKIT_VERIFY_SECONDS ?? 45);
 
-/** Checks the live swarm of a stack that is up against its config; returns the differences (empty: it matches). */
-export async function verifyStack(stack: Stack, log: (line: string) => void): Promise<string[]> {
-    const config = await stackConfig(stack);
-    const outputs = await stack.outputs();
+/**
+ * Checks the live swarm of a stack that is up against its config (as the stack's outputs state it: its nodes, roles,
+ * autolock, drainManagers); returns the differences (empty: it matches).
+ */
+export async function verifyStack(outputs: OutputMap, log: (line: string) => void): Promise<string[]> {
     const nodes = (outputs.nodes?.value ?? []) as SwarmNode[];
+    const autolock = outputs.autolock?.value === true;
+    const drainManagers = outputs.drainManagers?.value === true;
     const privateKey = outputs.sshPrivateKey?.value as string | undefined;
     if (nodes.length === 0 || !privateKey) return ["the stack has no nodes in its outputs: is it up?"];
     const managers: ProbeTarget[] = nodes
         .filter((n) => n.role === "manager")
         .map((n) => ({ name: n.name, host: n.sshAddress, port: 22, user: n.sshUser, privateKey, hostKey: n.hostKey }));
-    const { differences, live } = await verifySwarm(
-        managers,
-        { hosts: nodes.map((n) => ({ name: n.name, role: n.role })), autolock: config.autolock, drainManagers: config.drainManagers },
-        VERIFY_SECONDS,
-    );
+    const { differences, live } = await verifySwarm(managers, { hosts: nodes.map((n) => ({ name: n.name, role: n.role })), autolock, drainManagers }, VERIFY_SECONDS);
     if (differences.length === 0) {
         const managerStates = live.nodes.filter((n) => n.managerStatus).map((n) => `${n.hostname} ${n.managerStatus}`);
-        log(`swarmkit: the live swarm matches the config: ${managerStates.join(", ")}; ${nodes.length - managerStates.length} workers; every node Ready; autolock ${config.autolock ? "on" : "off"}`);
+        log(`swarmkit: the live swarm matches the config: ${managerStates.join(", ")}; ${nodes.length - managerStates.length} workers; every node Ready; autolock ${autolock ? "on" : "off"}`);
     }
     return differences;
 }
@@ -71,8 +73,8 @@ async function main() {
     if (["up", "preview", "destroy"].includes(operation)) await migrateStack(stack, console.log);
     switch (operation) {
         case "up": {
-            await stack.up({ onOutput, color: "auto", refresh: await needsRefresh(stack) });
-            const differences = await verifyStack(stack, console.log);
+            const result = await stack.up({ onOutput, color: "auto", refresh: needsRefresh(stackName) });
+            const differences = await verifyStack(result.outputs, console.log);
             if (differences.length > 0) {
                 console.error(`\nswarmkit: the live swarm differs from the config, and this run could not make it match:\n  - ${differences.join("\n  - ")}`);
                 process.exit(2);
@@ -80,7 +82,7 @@ async function main() {
             break;
         }
         case "verify": {
-            const differences = await verifyStack(stack, console.log);
+            const differences = await verifyStack(await stack.outputs(), console.log);
             if (differences.length > 0) {
                 console.error(`swarmkit: the live swarm differs from the config:\n  - ${differences.join("\n  - ")}`);
                 process.exit(2);
@@ -88,7 +90,7 @@ async function main() {
             break;
         }
         case "preview":
-            await stack.preview({ onOutput, color: "auto", refresh: await needsRefresh(stack) });
+            await stack.preview({ onOutput, color: "auto", refresh: needsRefresh(stackName) });
             break;
         case "refresh":
             await stack.refresh({ onOutput, color: "auto" });

@@ -89,5 +89,7 @@ export function probe(target: ProbeTarget, command?: string, stdin?: string): Pr
                 return key.equals(pinned.blob);
             },
         });
+        // Small packets each way: without this, delayed ACKs hold every exchange back by tens of milliseconds.
+        client.setNoDelay(true);
     });
 }

@@ -2,8 +2,8 @@
 # One lab host: a machine made of Linux namespaces that looks to the kit exactly like a VM. It has its own network
 # namespace (one veth on the lab bridge), mount, UTS and PID namespaces (own hostname, /run and docker.sock), its
 # own dockerd and an sshd on port 22 that accepts the stack's key, behind the host firewall the kit renders.
-# Like a VM it has a disk: its folder in .lab/LAB/HOST (Docker's data, /etc/docker, /etc/swarmkit, its SSH host key,
-# its machine id). A stopped host (a reboot of this machine) keeps it, and `up` starts the host again from it.
+# Like a VM it has a disk: its folder in .lab/LAB/HOST (Docker's data, /etc/docker, /etc/swarmkit, /root, its SSH
+# host key, its machine id). A stopped host (a reboot of this machine) keeps it, and `up` starts the host again from it.
 #   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (the boot-time
 #                                            firewall of a new host), SWARMKIT_LAB_HOST_KEY (optional: its private
 #                                            SSH host key, else one is generated)
@@ -56,7 +56,7 @@ up() {
     for tool in dockerd sshd tini nsenter unshare iptables iptables-restore; do
         command -v "$tool" >/dev/null || die "$tool is missing: run scripts/setup.sh (apt-get install docker.io openssh-server tini iptables)"
     done
-    mkdir -p "$dir"/{docker,etc-docker,etc-swarmkit,ssh}
+    mkdir -p "$dir"/{docker,etc-docker,etc-swarmkit,ssh,root}
     # libnetwork writes under a fixed /var/lib/docker, whatever --data-root says: each host bind-mounts its own.
     mkdir -p /var/lib/docker /etc/docker /etc/swarmkit
 
@@ -130,6 +130,8 @@ JSON
             mount --bind "$2/docker" /var/lib/docker
             mount --bind "$2/etc-docker" /etc/docker
             mount --bind "$2/etc-swarmkit" /etc/swarmkit
+            # A home of its own, as a new VM has: not this machine'"'"'s /root and its shell start-up files.
+            mount --bind "$2/root" /root
             touch "$2/ready"
             exec tini -- sleep infinity' holder "$host" "$dir" </dev/null >"$dir/holder.log" 2>&1 &
     local launcher=$! pid="" i
