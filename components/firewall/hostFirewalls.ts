@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SwarmHost } from "../host";
+import { commandConnection } from "../ssh/connection";
 import { stepPrelude } from "../ssh/shell";
 import { FIREWALL_PATH, HostFirewallArgs, renderHostFirewall } from "./hostFirewall";
 
@@ -39,19 +40,10 @@ export class HostFirewalls extends pulumi.ComponentResource {
         const firewall = pulumi.output(args.rules).apply((rules) => renderHostFirewall(rules as HostFirewallArgs));
         this.steps = {};
         for (const host of args.hosts) {
-            const c = host.connection;
             this.steps[host.name] = new command.remote.Command(
                 `${name}-${host.name}`,
                 {
-                    connection: {
-                        host: c.host,
-                        port: c.port ?? 22,
-                        user: c.user,
-                        privateKey: pulumi.secret(c.privateKey),
-                        hostKey: c.hostKey,
-                        dialErrorLimit: c.dialErrorLimit,
-                        perDialTimeout: c.perDialTimeout,
-                    },
+                    connection: commandConnection(host),
                     create: firewall.apply((script) => renderApplyFirewall(host.name, script)),
                     // A new machine gets the rules applied; the same machine only when they change.
                     triggers: [host.machineId],

@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SwarmHost } from "../host";
 import * as scripts from "./scripts";
-import { SwarmObservation, observeSwarm } from "./observe";
+import { SwarmObservation } from "./observe";
+import { commandConnection } from "../ssh/connection";
 import { Finding, SwarmPlan, planSwarm } from "./plan";
 
 export interface SwarmClusterArgs {
@@ -15,8 +16,8 @@ export interface SwarmClusterArgs {
     /** Bumped to rotate both join tokens. */
     tokenRotation?: number;
     /**
-     * What the live swarm looks like before this run (observeSwarm): the cluster repairs what differs from the
-     * config. SwarmCluster.create reads it; without one the cluster is planned as a new swarm.
+     * What the live swarm looks like before this run (`observeSwarm(hosts)`, awaited before the cluster is
+     * declared): the cluster repairs what differs from the config. Without one it is planned as a new swarm.
      */
     observation?: SwarmObservation;
     /** Steps that must be done on the hosts before the swarm uses them (their host firewalls, say). */
@@ -67,11 +68,6 @@ export class SwarmCluster extends pulumi.ComponentResource {
     /** What this run found on the machines and repairs (also logged). */
     public readonly plan: SwarmPlan;
 
-    /** Reads the live swarm (observeSwarm), then declares the cluster: what `pulumi up` should use. */
-    static async create(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions): Promise<SwarmCluster> {
-        return new SwarmCluster(name, { ...args, observation: await observeSwarm(args.hosts) }, opts);
-    }
-
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:swarm:SwarmCluster", name, {}, opts);
         const managers = args.hosts.filter((h) => h.role === "manager");
@@ -92,15 +88,6 @@ export class SwarmCluster extends pulumi.ComponentResource {
         for (const f of plan.findings) logFinding(f, this);
         const operator = managers.find((m) => m.name === plan.operator) ?? founder;
 
-        const connectionOf = (host: SwarmHost): command.types.input.remote.ConnectionArgs => ({
-            host: host.connection.host,
-            port: host.connection.port ?? 22,
-            user: host.connection.user,
-            privateKey: pulumi.secret(host.connection.privateKey),
-            hostKey: host.connection.hostKey,
-            dialErrorLimit: host.connection.dialErrorLimit,
-            perDialTimeout: host.connection.perDialTimeout,
-        });
         const remote = (resourceName: string, cmdArgs: command.remote.CommandArgs, extra?: pulumi.CustomResourceOptions) =>
             new command.remote.Command(resourceName, { addPreviousOutputInEnv: false, ...cmdArgs }, { parent: this, ...extra });
         // A repair gives the step's last trigger a new value; otherwise that slot is ignored and the step stays as it is.
@@ -110,7 +97,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const init = remote(
             `${name}-init-${founder.name}`,
             {
-                connection: connectionOf(founder),
+                connection: commandConnection(founder),
                 create: pulumi.output(founder.privateAddress).apply((advertiseAddress) =>
                     scripts.renderInit({ host: founder.name, advertiseAddress, autolock: args.autolock }),
                 ),
@@ -122,7 +109,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         );
         const initInfo = init.stdout.apply((out) => JSON.parse(out) as { nodeId: string; clusterId: string });
         const clusterId = initInfo.apply((i) => i.clusterId);
-        const operatorConnection = connectionOf(operator);
+        const operatorConnection = commandConnection(operator);
 
         // Rotation runs when tokenRotation changes, and only then: a change of operator updates the step with a
         // no-op instead of rotating again.
@@ -171,7 +158,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             const join = remote(
                 `${name}-join-${host.name}`,
                 {
-                    connection: connectionOf(host),
+                    connection: commandConnection(host),
                     create: pulumi
                         .output(host.privateAddress)
                         .apply((advertiseAddress) => scripts.renderNodeStep({ host: host.name, advertiseAddress })),
