@@ -105,6 +105,9 @@ export async function known<T>(input: pulumi.Input<T>): Promise<T | undefined> {
 
 export async function probeTarget(host: SwarmHost): Promise<ProbeTarget | undefined> {
     const c = host.connection;
+    // The machine id comes once the hardware handed the machine over (a cloud VM after its readiness check): a
+    // machine still booting is not read.
+    if ((await known(host.machineId)) === undefined) return undefined;
     const [address, port, user, privateKey, hostKey] = await Promise.all([
         known(c.host),
         known(c.port ?? 22),
