@@ -34,14 +34,21 @@ export function parseAuthorizedKey(line: string): { type: string; blob: Buffer }
     return { type, blob: Buffer.from(data, "base64") };
 }
 
-const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 10000;
 const COMMAND_TIMEOUT_MS = 15000;
 
 /**
  * Connects, checks the host key, and runs `command` (or, without one, stops after the key check). `stdin` is
- * written to the command's standard input: a secret goes there, never into the command line.
+ * written to the command's standard input: a secret goes there, never into the command line. A handshake that
+ * times out (a busy machine, not a refused one) is tried once more.
  */
-export function probe(target: ProbeTarget, command?: string, stdin?: string): Promise<ProbeResult> {
+export async function probe(target: ProbeTarget, command?: string, stdin?: string): Promise<ProbeResult> {
+    const first = await probeOnce(target, command, stdin);
+    if (first.kind === "unreachable" && /timed out|no answer/i.test(first.error)) return probeOnce(target, command, stdin);
+    return first;
+}
+
+function probeOnce(target: ProbeTarget, command?: string, stdin?: string): Promise<ProbeResult> {
     const pinned = parseAuthorizedKey(target.hostKey);
     return new Promise((resolve) => {
         const client = new Client();
