@@ -92,8 +92,8 @@ describe("host firewall", () => {
             hostname: "manager-1",
             firewall: args,
             user: "ubuntu",
-            hostKey: { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----", publicKey: "ssh-ed25519 AAAAhost" },
+            hostKey: { privateKey: "-----BEGIN FAKE TEST KEY-----\nAAAA\n-----END FAKE TEST KEY-----", publicKey: "ssh-ed25519 AAAAhost" },
         });
-        assert.match(userData, /ssh_deletekeys: true\nssh_genkeytypes: \[\]\nssh_keys:\n  ed25519_private: \|\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    AAAA\n    -----END OPENSSH PRIVATE KEY-----\n  ed25519_public: "ssh-ed25519 AAAAhost"\n/);
+        assert.match(userData, /ssh_deletekeys: true\nssh_genkeytypes: \[\]\nssh_keys:\n  ed25519_private: \|\n    -----BEGIN FAKE TEST KEY-----\n    AAAA\n    -----END FAKE TEST KEY-----\n  ed25519_public: "ssh-ed25519 AAAAhost"\n/);
     });
 });

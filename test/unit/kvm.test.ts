@@ -205,7 +205,7 @@ describe("the kvm create script", () => {
         // The VM's own host key went into its cloud-init and nowhere else: only its public half is printed.
         const userData = readFileSync(join(r.dir, "user-data"), "utf8");
         assert.ok(userData.includes(`ed25519_public: "${out.hostKey}"`));
-        assert.match(userData, /  ed25519_private: \|\n    -----BEGIN OPENSSH PRIVATE KEY-----\n(    \S+\n)+    -----END OPENSSH PRIVATE KEY-----\n/);
+        assert.match(userData, /  ed25519_private: \|\n    -----BEGIN [A-Z]+ PRIVATE KEY-----\n(    \S+\n)+    -----END [A-Z]+ PRIVATE KEY-----\n/);
         assert.ok(!r.stdout.includes("PRIVATE KEY") && !r.stderr.includes("PRIVATE KEY"));
         assert.ok(r.calls.includes(`qemu-img create -f qcow2 -F qcow2 -b ${dir}/image.qcow2 /pool/lab-manager-1.qcow2 10G`));
         const install = r.calls.find((c) => c.startsWith("virt-install"))!;

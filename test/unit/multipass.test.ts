@@ -214,7 +214,7 @@ describe("the multipass create script", () => {
         const userData = readFileSync(join(r.dir, "user-data"), "utf8");
         assert.ok(userData.includes('["iptables", "-s", "10.80.5.0/24"]'));
         assert.ok(userData.includes(`ed25519_public: "${out.hostKey}"`), "the VM gets the key that is pinned");
-        assert.match(userData, /    -----BEGIN OPENSSH PRIVATE KEY-----\n/);
+        assert.match(userData, /    -----BEGIN [A-Z]+ PRIVATE KEY-----\n/);
         assert.ok(!existsSync(launch!.split(" ")[9]), "the temporary cloud-init file is removed");
         assert.match(r.stderr, /Launched: vm/);
     });
