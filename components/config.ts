@@ -4,15 +4,18 @@
  * `pulumi.Config`.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { isValidCidr } from "./net";
+import { cidrWithin, isValidCidr } from "./net";
 
 export const PROVIDERS = ["aws", "digitalocean", "multipass", "kvm", "netns"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 export const MANAGER_COUNTS = [1, 3, 5, 7] as const;
 
-/** Lab workers take .101-.250 of the lab's /24. */
-export const LAB_MAX_WORKERS = 150;
+/**
+ * Lab workers take .101-.170 of the lab's /24, and their replacements in a rolling change .171-.240 (a lab host and
+ * the one that replaces it run side by side for a moment, like two VMs).
+ */
+export const LAB_MAX_WORKERS = 70;
 
 export interface AwsSettings {
     region: string;
@@ -32,7 +35,12 @@ export interface DigitalOceanSettings {
     region: string;
     size: { manager: string; worker: string };
     image: string;
+    /** The VPC's range (RFC 1918, /16 to /28); with existingVpcId, read from that VPC instead. */
     vpcCidr: string;
+    /** Put the droplets in this existing VPC (e.g. the region's default one) instead of making one. */
+    existingVpcId?: string;
+    /** An SSH key already in the account (its fingerprint or ID) to give the droplets instead of uploading one. */
+    existingSshKey?: string;
     loadBalancer: boolean;
     /**
      * Put the droplets behind a DigitalOcean cloud firewall (the default). Cloud firewalls only pass tcp, udp and
@@ -72,6 +80,11 @@ export interface LabSettings {
     name: string;
     /** Private /24 used only inside the lab's own namespaces. */
     subnet: string;
+    /**
+     * A directory of image tarballs (`docker save`) loaded into every lab host when it is made, as a VM image carries
+     * images: lab hosts have no registry, and a host made by a rolling replacement starts with none.
+     */
+    images?: string;
 }
 
 export interface SwarmkitConfig {
@@ -84,6 +97,8 @@ export interface SwarmkitConfig {
     adminCidr: string;
     /** Bumping it rotates the worker and manager join tokens. */
     tokenRotation: number;
+    /** Part of every machine's spec: bumping it replaces every machine, one node at a time (a rolling rebuild). */
+    machineRevision: number;
     ssh: {
         user: string;
         /** Absent: a key pair is generated with @pulumi/tls. */
@@ -243,17 +258,19 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     const autolock = r.boolean(key("autolock"), true);
     const publishedPorts = r.portList(key("publishedPorts"));
     const tokenRotation = r.integer(key("tokenRotation"), 0, 0);
+    const machineRevision = r.integer(key("machineRevision"), 0, 0);
 
     const lab: LabSettings | undefined =
         provider === "netns"
             ? {
                   name: labName(r, key("labName")),
                   subnet: r.cidr(key("labSubnet"), "10.77.0.0/24", "") ?? "10.77.0.0/24",
+                  ...labImages(r, key("labImages")),
               }
             : undefined;
     if (lab && !/\/24$/.test(lab.subnet)) r.problems.push(`${key("labSubnet")} = ${JSON.stringify(lab.subnet)} is not allowed: the lab takes a /24`);
     if (lab && workers > LAB_MAX_WORKERS) {
-        r.problems.push(`${key("workers")} = "${workers}" is not allowed on lab hosts: at most ${LAB_MAX_WORKERS} (their addresses are .101 to .250 of the lab's /24)`);
+        r.problems.push(`${key("workers")} = "${workers}" is not allowed on lab hosts: at most ${LAB_MAX_WORKERS} (their addresses are .101 to .170 of the lab's /24, and .171 to .240 for their replacements)`);
     }
 
     const cloud = provider === "aws" || provider === "digitalocean";
@@ -288,6 +305,7 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
         publishedPorts,
         adminCidr,
         tokenRotation,
+        machineRevision,
         ssh: { user, publicKey, privateKey: privateKeyRaw === undefined ? undefined : pulumi.secret(privateKeyRaw) },
         lab,
     };
@@ -301,6 +319,16 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     return config;
 }
 
+function labImages(r: Reader, k: string): { images?: string } {
+    const value = r.string(k);
+    if (value === undefined) return {};
+    if (!value.startsWith("/")) {
+        r.problems.push(`${k} = ${JSON.stringify(value)} is not allowed: an absolute path of a directory of image tarballs (docker save -o DIR/NAME.tar IMAGE)`);
+        return {};
+    }
+    return { images: value };
+}
+
 function labName(r: Reader, k: string): string {
     const value = r.string(k) ?? "swarmkit";
     // Interface names are limited to 15 characters: "<name>-br" and "<name>-<n>h" must fit.
@@ -312,7 +340,11 @@ function labName(r: Reader, k: string): string {
 }
 
 function parseAws(r: Reader): AwsSettings {
-    const region = r.string("aws:region") ?? r.required(key("region"), "set the AWS region: pulumi config set aws:region eu-west-1") ?? "";
+    // The AWS provider reads its region from aws:region (or AWS_REGION): that is where the resources go.
+    if (r.string(key("region")) !== undefined) {
+        r.problems.push(`${key("region")} is not used on AWS: set aws:region instead (pulumi config set aws:region eu-west-1), where the AWS provider takes it from`);
+    }
+    const region = r.required("aws:region", "set the AWS region: pulumi config set aws:region eu-west-1") ?? "";
     const vpcId = r.string(key("vpcId"));
     const subnetIds = r.stringList(key("subnetIds"));
     if ((vpcId === undefined) !== (subnetIds === undefined)) {
@@ -345,7 +377,30 @@ function parseAws(r: Reader): AwsSettings {
     };
 }
 
+/** The private ranges of RFC 1918. */
+const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
 function parseDigitalOcean(r: Reader): DigitalOceanSettings {
+    const vpcCidr = r.cidr(key("vpcCidr"), "10.43.0.0/20", "") ?? "10.43.0.0/20";
+    const prefix = Number(vpcCidr.split("/")[1]);
+    if (!RFC1918.some((range) => cidrWithin(vpcCidr, range)) || prefix < 16 || prefix > 28) {
+        r.problems.push(
+            `${key("vpcCidr")} = ${JSON.stringify(vpcCidr)} is not allowed: DigitalOcean VPC ranges are private (RFC 1918: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16), from /16 to /28, and may not overlap another VPC of the account`,
+        );
+    }
+    const existingVpcId = r.string(key("vpcId"));
+    if (existingVpcId !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(existingVpcId)) {
+        r.problems.push(`${key("vpcId")} = ${JSON.stringify(existingVpcId)} is not allowed: a DigitalOcean VPC ID (a UUID, doctl vpcs list)`);
+    }
+    if (existingVpcId !== undefined && r.string(key("vpcCidr")) !== undefined) {
+        r.problems.push(`${key("vpcCidr")} is not allowed with ${key("vpcId")}: the existing VPC's own range is used`);
+    }
+    const existingSshKey = r.string(key("sshKeyFingerprint"));
+    if (existingSshKey !== undefined && !/^(\d+|[0-9a-f]{2}(:[0-9a-f]{2}){15})$/.test(existingSshKey)) {
+        r.problems.push(
+            `${key("sshKeyFingerprint")} = ${JSON.stringify(existingSshKey)} is not allowed: the MD5 fingerprint (aa:bb:...:ff, doctl compute ssh-key list) or the numeric ID of a key already in the account`,
+        );
+    }
     return {
         region: r.required(key("region"), "set the DigitalOcean region, e.g. pulumi config set swarmkit:region fra1") ?? "",
         size: {
@@ -353,7 +408,9 @@ function parseDigitalOcean(r: Reader): DigitalOceanSettings {
             worker: r.string(key("workerSize")) ?? "s-2vcpu-4gb",
         },
         image: r.string(key("image")) ?? "ubuntu-24-04-x64",
-        vpcCidr: r.cidr(key("vpcCidr"), "10.43.0.0/20", "") ?? "10.43.0.0/20",
+        vpcCidr,
+        existingVpcId,
+        existingSshKey,
         loadBalancer: r.boolean(key("loadBalancer"), true),
         cloudFirewall: r.boolean(key("cloudFirewall"), true),
     };

@@ -50,6 +50,17 @@ export interface SwarmHost {
     machineId: pulumi.Input<string>;
     /** What the hardware saw of the machine before this run; absent means "unknown". */
     machineStatus?: MachineStatus;
+    /**
+     * The settings that make the machine (image, size, revision, ...): a change of them replaces it. Recorded with
+     * each deployment, so that a changed spec rolls the node (components/swarm/rollout.ts). Empty: never rolled.
+     */
+    machineSpec?: string;
+}
+
+/** A machine spec from its settings: the same settings give the same text, in any order. */
+export function machineSpec(settings: Record<string, string | number | boolean | undefined>): string {
+    const keys = Object.keys(settings).filter((k) => settings[k] !== undefined).sort();
+    return JSON.stringify(Object.fromEntries(keys.map((k) => [k, settings[k]])));
 }
 
 /** Host names in the order the kit creates them: manager-1..N, worker-1..M. */

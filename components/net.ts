@@ -34,3 +34,17 @@ export function nthAddress(cidr: string, n: number): string {
     if (n <= 0 || n >= size - 1) throw new Error(`${cidr} has no host number ${n}`);
     return formatIpv4((parseIpv4(address) as number) + n);
 }
+
+/** Whether every address of `inner` lies in `outer` (both valid CIDRs). */
+export function cidrWithin(inner: string, outer: string): boolean {
+    const [innerBase, innerPrefix] = inner.split("/");
+    const [outerBase, outerPrefix] = outer.split("/");
+    if (Number(innerPrefix) < Number(outerPrefix)) return false;
+    const size = 2 ** (32 - Number(outerPrefix));
+    return Math.floor((parseIpv4(innerBase) as number) / size) === Math.floor((parseIpv4(outerBase) as number) / size);
+}
+
+/** Whether two valid CIDRs share an address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+    return cidrWithin(a, b) || cidrWithin(b, a);
+}

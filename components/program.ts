@@ -3,9 +3,10 @@
  * and ready. `index.ts` runs it under `pulumi up`; scripts/stack.ts and the tests run it inline through the
  * Automation API.
  *
- * Order: config (bad input fails here, before anything is declared) → hardware (which also says which machines are
- * down or gone) → a read of the live machines over SSH → host firewalls → the swarm, planned from what the read
- * found.
+ * Order: config (bad input fails here, before anything is declared) → what the last deployment left (nodes, machine
+ * specs, tokens) → hardware (which also says which machines are down or gone; a machine whose spec changed waits its
+ * turn in a rolling replacement) → a read of the live machines over SSH → host firewalls → the swarm, planned from
+ * what the read found, which also sets the order of the roll.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "./config";
@@ -13,6 +14,8 @@ import { HostFirewalls } from "./firewall/hostFirewalls";
 import { createHardware } from "./hardware";
 import { HostKeyChangedError, SwarmObservation, observeSwarm } from "./swarm/observe";
 import { SwarmCluster } from "./swarm/cluster";
+import { readPreviousDeployment } from "./swarm/previous";
+import { Rollout } from "./swarm/rollout";
 
 export async function swarmkitProgram() {
     let config: ReturnType<typeof loadConfig>;
@@ -23,13 +26,15 @@ export async function swarmkitProgram() {
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
         throw err;
     }
-    const { hardware, sshKey } = await createHardware(config);
+    const rollout = new Rollout(await readPreviousDeployment());
+    const { hardware, sshKey } = await createHardware(config, rollout);
     // Read the live machines before any step on them is declared: what the run finds is said first, and a changed
     // host key stops the run before anything talks to that host.
     let observation: SwarmObservation;
     try {
-        observation = await observeSwarm(hardware.hosts);
+        observation = await observeSwarm(hardware.hosts, { replaced: (name) => (rollout.rolling(name) ? rollout.previousNode(name) : undefined) });
     } catch (err) {
+        rollout.releaseAll();
         if (err instanceof HostKeyChangedError) throw new pulumi.RunError(err.message);
         throw err;
     }
@@ -40,7 +45,8 @@ export async function swarmkitProgram() {
         drainManagers: config.drainManagers,
         tokenRotation: config.tokenRotation,
         observation,
-        hostsReady: Object.values(firewall.steps),
+        hostReady: Object.fromEntries(Object.entries(firewall.steps).map(([host, step]) => [host, [step]])),
+        rollout,
     });
     return {
         provider: config.provider,

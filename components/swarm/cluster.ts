@@ -5,6 +5,7 @@ import * as scripts from "./scripts";
 import { SwarmObservation } from "./observe";
 import { commandConnection } from "../ssh/connection";
 import { Finding, SwarmPlan, planSwarm } from "./plan";
+import { Rollout } from "./rollout";
 
 export interface SwarmClusterArgs {
     /** Managers first: the first manager founds the swarm. */
@@ -20,8 +21,13 @@ export interface SwarmClusterArgs {
      * declared): the cluster repairs what differs from the config. Without one it is planned as a new swarm.
      */
     observation?: SwarmObservation;
-    /** Steps that must be done on the hosts before the swarm uses them (their host firewalls, say). */
-    hostsReady?: pulumi.Input<pulumi.Resource>[];
+    /** By host name: steps that must be done on the host before the swarm uses it (its host firewall, say). */
+    hostReady?: Record<string, pulumi.Input<pulumi.Resource>[]>;
+    /**
+     * The rolling replacement the hardware's machines take part in (components/swarm/rollout.ts): the cluster
+     * decides the order and releases the machines. Without one, no node rolls.
+     */
+    rollout?: Rollout;
 }
 
 export interface SwarmNode {
@@ -33,6 +39,8 @@ export interface SwarmNode {
     sshUser: string;
     /** The host key the kit pinned for it. */
     hostKey: string;
+    /** The settings that made its machine: a later change of them rolls the node. */
+    machineSpec: string;
 }
 
 interface Tokens {
@@ -70,91 +78,126 @@ export class SwarmCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:swarm:SwarmCluster", name, {}, opts);
+        const rollout = args.rollout ?? new Rollout();
+        try {
+            const declared = this.declare(name, args, rollout);
+            this.workerJoinToken = declared.workerJoinToken;
+            this.managerJoinToken = declared.managerJoinToken;
+            this.unlockKey = declared.unlockKey;
+            this.leaderAddress = declared.leaderAddress;
+            this.nodes = declared.nodes;
+            this.dockerHost = declared.dockerHost;
+            this.ready = declared.ready;
+            this.plan = declared.plan;
+        } catch (err) {
+            rollout.releaseAll();
+            throw err;
+        }
+        this.registerOutputs({
+            workerJoinToken: this.workerJoinToken,
+            managerJoinToken: this.managerJoinToken,
+            unlockKey: this.unlockKey,
+            leaderAddress: this.leaderAddress,
+            nodes: this.nodes,
+            dockerHost: this.dockerHost,
+        });
+    }
+
+    private declare(name: string, args: SwarmClusterArgs, rollout: Rollout) {
         const managers = args.hosts.filter((h) => h.role === "manager");
         if (managers.length === 0) throw new Error("SwarmCluster needs at least one manager host");
         const names = new Set(args.hosts.map((h) => h.name));
         if (names.size !== args.hosts.length) throw new Error("SwarmCluster host names must be unique");
         const founder = managers[0];
 
-        this.plan = planSwarm(
+        const plan = planSwarm(
             {
-                hosts: args.hosts.map((h) => ({ name: h.name, role: h.role, machineStatus: h.machineStatus })),
+                hosts: args.hosts.map((h) => ({ name: h.name, role: h.role, machineStatus: h.machineStatus, rolling: rollout.rolling(h.name) })),
                 autolock: args.autolock,
                 drainManagers: args.drainManagers,
             },
             args.observation,
         );
-        const plan = this.plan;
         for (const f of plan.findings) logFinding(f, this);
         const operator = managers.find((m) => m.name === plan.operator) ?? founder;
+        const chain = rollout.order(args.hosts, operator.name);
+        const at = (host: SwarmHost) => chain.indexOf(host.name);
+        const previousTokens = rollout.previous?.tokens;
 
         const remote = (resourceName: string, cmdArgs: command.remote.CommandArgs, extra?: pulumi.CustomResourceOptions) =>
             new command.remote.Command(resourceName, { addPreviousOutputInEnv: false, ...cmdArgs }, { parent: this, ...extra });
         // A repair gives the step's last trigger a new value; otherwise that slot is ignored and the step stays as it is.
         const repairSlot = (reason: string | undefined) => (reason ? `repair: ${reason} (${new Date().toISOString()})` : REPAIR);
-        const ready = args.hostsReady ?? [];
+        const ready = (host: SwarmHost) => args.hostReady?.[host.name] ?? [];
+        // A rolling node's old machine, as the last deployment left it: reachable while its new machine is made.
+        const before = (host: SwarmHost) => {
+            const node = rollout.previousNode(host.name);
+            if (!node) throw new Error(`SwarmCluster: ${host.name} rolls but the last deployment has no record of it`);
+            return node;
+        };
+        const lastConnection = (host: SwarmHost): command.types.input.remote.ConnectionArgs => ({
+            ...commandConnection(host),
+            host: before(host).sshAddress,
+            user: before(host).sshUser,
+            hostKey: before(host).hostKey,
+        });
 
+        // A rolling founder's new machine is made late in the roll; init is never run again for it (its inputs are
+        // ignored), so it is declared with the old machine's and waits for nothing.
+        const founderRolls = at(founder) >= 0;
         const init = remote(
             `${name}-init-${founder.name}`,
             {
-                connection: commandConnection(founder),
-                create: pulumi.output(founder.privateAddress).apply((advertiseAddress) =>
-                    scripts.renderInit({ host: founder.name, advertiseAddress, autolock: args.autolock }),
-                ),
+                connection: founderRolls ? lastConnection(founder) : commandConnection(founder),
+                create: pulumi
+                    .output(founderRolls ? before(founder).privateAddress : founder.privateAddress)
+                    .apply((advertiseAddress) => scripts.renderInit({ host: founder.name, advertiseAddress, autolock: args.autolock })),
                 triggers: [repairSlot(plan.refound)],
             },
             // The swarm is founded once: a changed address, autolock or first machine never founds another one (the
             // new machine joins the swarm through a surviving manager). Only a refound re-runs it.
-            { dependsOn: ready, ignoreChanges: plan.refound ? [] : ["create", "connection", "triggers[0]"] },
+            { dependsOn: founderRolls ? [] : ready(founder), ignoreChanges: plan.refound ? [] : ["create", "connection", "triggers[0]"] },
         );
         const initInfo = init.stdout.apply((out) => JSON.parse(out) as { nodeId: string; clusterId: string });
         const clusterId = initInfo.apply((i) => i.clusterId);
         const operatorConnection = commandConnection(operator);
 
+        // Settle steps of the rolling nodes, filled in as they are declared: the roll's end is the last one.
+        const settled: Record<string, command.remote.Command> = {};
+        const rollDone = () => (chain.length > 0 ? [settled[chain[chain.length - 1]]] : []);
+
         // Rotation runs when tokenRotation changes, and only then: a change of operator updates the step with a
         // no-op instead of rotating again.
         const rotation = args.tokenRotation ?? 0;
-        const rotate =
-            rotation > 0
-                ? remote(
-                      `${name}-rotate-tokens`,
-                      {
-                          connection: operatorConnection,
-                          create: scripts.renderRotateTokens({ host: operator.name }),
-                          update: "true",
-                          triggers: [clusterId, rotation],
-                      },
-                      { dependsOn: [init] },
-                  )
-                : undefined;
-        const tokensCommand = remote(
-            `${name}-tokens`,
-            {
-                connection: operatorConnection,
-                create: scripts.renderTokens({ host: operator.name }),
-                triggers: [clusterId, args.autolock, rotation],
-                logging: "none",
-            },
-            { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: rotate ? [init, rotate] : [init] },
-        );
-        // Secret explicitly as well: additionalSecretOutputs is applied by the engine, not by every code path.
-        const tokens = pulumi.secret(tokensCommand.stdout).apply((out) => JSON.parse(out) as Tokens);
-
-        // The operator first: a join through it never waits on a lost manager.
-        const joinOrder = [operator, ...managers.filter((m) => m !== operator)];
-        const managerAddresses = pulumi.all(joinOrder.map((m) => pulumi.output(m.privateAddress)));
-        const joined = args.hosts.map((host) => {
-            const reason = plan.nodeRepairs[host.name];
-            const stdin = pulumi.secret(
-                pulumi.all([tokens, managerAddresses]).apply(([t, addresses]) =>
-                    scripts.nodeStepInput({
-                        workerToken: t.worker,
-                        unlockKey: host.role === "manager" ? t.unlockKey : "",
-                        leaveFirst: plan.leaveFirst.includes(host.name),
-                        managerAddresses: addresses,
-                    }),
-                ),
+        const tokensCommand = (): command.remote.Command => {
+            const rotate =
+                rotation > 0
+                    ? remote(
+                          `${name}-rotate-tokens`,
+                          {
+                              connection: operatorConnection,
+                              create: scripts.renderRotateTokens({ host: operator.name }),
+                              update: "true",
+                              triggers: [clusterId, rotation],
+                          },
+                          // Not while nodes join with the tokens of the last deployment.
+                          { dependsOn: [init, ...rollDone()] },
+                      )
+                    : undefined;
+            return remote(
+                `${name}-tokens`,
+                {
+                    connection: operatorConnection,
+                    create: scripts.renderTokens({ host: operator.name }),
+                    triggers: [clusterId, args.autolock, rotation],
+                    logging: "none",
+                },
+                { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: [init, ...(rotate ? [rotate] : []), ...rollDone()] },
             );
+        };
+
+        const joinStep = (host: SwarmHost, stdin: pulumi.Output<string>, dependsOn: pulumi.Input<pulumi.Resource>[]) => {
+            const reason = plan.nodeRepairs[host.name];
             const join = remote(
                 `${name}-join-${host.name}`,
                 {
@@ -166,39 +209,103 @@ export class SwarmCluster extends pulumi.ComponentResource {
                     triggers: [host.machineId, clusterId, repairSlot(reason)],
                 },
                 // A healthy node needs no fresh token: a rotation or a new operator does not run its step again.
-                { dependsOn: [init, tokensCommand, ...ready], ignoreChanges: reason ? [] : ["stdin", "triggers[2]"] },
+                { dependsOn: [init, ...dependsOn], ignoreChanges: reason ? [] : ["stdin", "triggers[2]"] },
             );
             // Only the node ID is printed; it is no secret even though the command's stdin (the token) is.
             return { host, join, nodeId: pulumi.unsecret(join.stdout).apply((s) => s.trim()) };
-        });
+        };
+        const availability = (host: SwarmHost) => (host.role === "manager" && args.drainManagers ? "drain" : "active");
+        // A manager settles itself; a worker is settled by the operator.
+        const settleStep = (j: { host: SwarmHost; join: command.remote.Command; nodeId: pulumi.Output<string> }, dependsOn: pulumi.Input<pulumi.Resource>[]) => {
+            const { host } = j;
+            const self = host.role === "manager";
+            return remote(
+                `${name}-settle-${host.name}`,
+                {
+                    connection: self ? commandConnection(host) : operatorConnection,
+                    create: self
+                        ? scripts.renderSettle({ host: host.name, role: host.role, availability: availability(host), runsOn: host.name })
+                        : j.nodeId.apply((nodeId) =>
+                              scripts.renderSettle({ host: host.name, role: host.role, availability: availability(host), nodeId, runsOn: operator.name }),
+                          ),
+                    triggers: [host.machineId, clusterId],
+                },
+                { dependsOn: [j.join, ...dependsOn] },
+            );
+        };
+
+        // The rolling nodes first, one after the other: each joins with the last deployment's tokens (a manager
+        // with the manager token, so that it is a manager as soon as it is in), through the managers that are final
+        // by then, and settles before the next machine is made.
+        const joined = new Map<string, ReturnType<typeof joinStep>>();
+        const joinOrder = [operator, ...managers.filter((m) => m !== operator)];
+        for (const hostName of chain) {
+            const host = args.hosts.find((h) => h.name === hostName) as SwarmHost;
+            if (!previousTokens) throw new Error("SwarmCluster: a roll needs the last deployment's tokens");
+            const position = at(host);
+            const addresses = pulumi.all(
+                joinOrder.map((m) => (at(m) >= 0 && at(m) >= position ? pulumi.output(before(m).privateAddress) : pulumi.output(m.privateAddress))),
+            );
+            const stdin = pulumi.secret(
+                addresses.apply((managerAddresses) =>
+                    scripts.nodeStepInput({
+                        workerToken: host.role === "manager" ? previousTokens.manager : previousTokens.worker,
+                        unlockKey: host.role === "manager" ? previousTokens.unlockKey : "",
+                        leaveFirst: false,
+                        managerAddresses,
+                    }),
+                ),
+            );
+            const j = joinStep(host, stdin, ready(host));
+            joined.set(host.name, j);
+            settled[host.name] = settleStep(j, []);
+        }
+
+        const tokensStep = tokensCommand();
+        // Secret explicitly as well: additionalSecretOutputs is applied by the engine, not by every code path.
+        const tokens = pulumi.secret(tokensStep.stdout).apply((out) => JSON.parse(out) as Tokens);
+
+        // Every other node joins in parallel, the operator first in the list of managers to join through: a join
+        // through it never waits on a lost manager.
+        const managerAddresses = pulumi.all(joinOrder.map((m) => pulumi.output(m.privateAddress)));
+        for (const host of args.hosts) {
+            if (joined.has(host.name)) continue;
+            const stdin = pulumi.secret(
+                pulumi.all([tokens, managerAddresses]).apply(([t, addresses]) =>
+                    scripts.nodeStepInput({
+                        workerToken: t.worker,
+                        unlockKey: host.role === "manager" ? t.unlockKey : "",
+                        leaveFirst: plan.leaveFirst.includes(host.name),
+                        managerAddresses: addresses,
+                    }),
+                ),
+            );
+            joined.set(host.name, joinStep(host, stdin, [tokensStep, ...ready(host)]));
+        }
+        const all = args.hosts.map((h) => joined.get(h.name) as ReturnType<typeof joinStep>);
 
         const members = remote(
             `${name}-members`,
             {
                 connection: operatorConnection,
-                create: pulumi.all(joined.map((j) => j.nodeId)).apply((ids) =>
+                create: pulumi.all(all.map((j) => j.nodeId)).apply((ids) =>
                     scripts.renderMembers({
                         operator: operator.name,
                         autolock: args.autolock,
-                        nodes: joined.map((j, i) => ({
-                            name: j.host.name,
-                            role: j.host.role,
-                            nodeId: ids[i],
-                            availability: j.host.role === "manager" && args.drainManagers ? "drain" : "active",
-                        })),
+                        nodes: all.map((j, i) => ({ name: j.host.name, role: j.host.role, nodeId: ids[i], availability: availability(j.host) })),
                     }),
                 ),
                 triggers: [clusterId, repairSlot(plan.membersRepair)],
             },
-            { dependsOn: joined.map((j) => j.join), ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
+            { dependsOn: [...all.map((j) => j.join), ...rollDone()], ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
         );
+        // The nodes that did not roll settle after the member list is right: for them it is a check.
+        for (const j of all) if (!settled[j.host.name]) settled[j.host.name] = settleStep(j, [members]);
+        rollout.release(chain, settled);
+        if (chain.length > 0) pulumi.log.info(`swarmkit: rolling replacement, one node at a time: ${chain.join(" → ")}`, this);
 
-        this.workerJoinToken = pulumi.secret(tokens.apply((t) => t.worker));
-        this.managerJoinToken = pulumi.secret(tokens.apply((t) => t.manager));
-        this.unlockKey = pulumi.secret(tokens.apply((t) => t.unlockKey));
-        this.leaderAddress = pulumi.output(operator.privateAddress);
-        this.nodes = pulumi.all(
-            joined.map(({ host, nodeId }) =>
+        const nodes = pulumi.all(
+            all.map(({ host, nodeId }) =>
                 pulumi
                     .all([nodeId, host.privateAddress, host.sshAddress, host.connection.user, host.connection.hostKey])
                     .apply(([id, privateAddress, sshAddress, sshUser, hostKey]) => ({
@@ -209,20 +316,20 @@ export class SwarmCluster extends pulumi.ComponentResource {
                         sshAddress,
                         sshUser,
                         hostKey,
+                        machineSpec: host.machineSpec ?? "",
                     })),
             ),
         );
-        this.dockerHost = pulumi.interpolate`ssh://${operator.connection.user}@${operator.sshAddress}`;
-        this.ready = members.stdout.apply(() => "ready");
-
-        this.registerOutputs({
-            workerJoinToken: this.workerJoinToken,
-            managerJoinToken: this.managerJoinToken,
-            unlockKey: this.unlockKey,
-            leaderAddress: this.leaderAddress,
-            nodes: this.nodes,
-            dockerHost: this.dockerHost,
-        });
+        return {
+            workerJoinToken: pulumi.secret(tokens.apply((t) => t.worker)),
+            managerJoinToken: pulumi.secret(tokens.apply((t) => t.manager)),
+            unlockKey: pulumi.secret(tokens.apply((t) => t.unlockKey)),
+            leaderAddress: pulumi.output(operator.privateAddress),
+            nodes,
+            dockerHost: pulumi.interpolate`ssh://${operator.connection.user}@${operator.sshAddress}`,
+            ready: pulumi.all(Object.values(settled).map((s) => s.stdout)).apply(() => "ready"),
+            plan,
+        };
     }
 }
 

@@ -121,13 +121,39 @@ export async function probeTarget(host: SwarmHost): Promise<ProbeTarget | undefi
 
 export type Prober = typeof probe;
 
-export async function observeSwarm(hosts: SwarmHost[], prober: Prober = probe): Promise<SwarmObservation> {
+/** A machine as the last deployment left it: where a rolling node's old machine is read (rollout.ts). */
+export interface KnownMachine {
+    sshAddress: string;
+    sshUser: string;
+    hostKey: string;
+    privateAddress: string;
+}
+
+export interface ObserveOptions {
+    prober?: Prober;
+    /**
+     * The old machine of a node whose machine this run replaces, or undefined. Such a node is read there, and not
+     * through its hardware's outputs: those come only once its turn in the roll has come.
+     */
+    replaced?: (name: string) => KnownMachine | undefined;
+}
+
+export async function observeSwarm(hosts: SwarmHost[], options: ObserveOptions = {}): Promise<SwarmObservation> {
+    const prober = options.prober ?? probe;
+    const replaced = options.replaced ?? (() => undefined);
     const observation: SwarmObservation = { hosts: {}, privateAddresses: {} };
-    const looked = hosts.filter((h) => h.machineStatus !== "new");
+    const looked = hosts.filter((h) => h.machineStatus !== "new" || replaced(h.name));
     const targets = new Map<string, ProbeTarget>();
+    const oldMachine = async (h: SwarmHost, m: KnownMachine): Promise<[ProbeTarget | undefined, string]> => {
+        const privateKey = await known(h.connection.privateKey);
+        const port = (await known(h.connection.port ?? 22)) ?? 22;
+        const target = privateKey ? { name: h.name, host: m.sshAddress, port, user: m.sshUser, privateKey, hostKey: m.hostKey } : undefined;
+        return [target, m.privateAddress];
+    };
     await Promise.all(
         looked.map(async (h) => {
-            const [t, address] = await Promise.all([probeTarget(h), known(h.privateAddress)]);
+            const old = replaced(h.name);
+            const [t, address] = old ? await oldMachine(h, old) : await Promise.all([probeTarget(h), known(h.privateAddress)]);
             if (t) targets.set(h.name, t);
             if (address) observation.privateAddresses[h.name] = address;
         }),

@@ -13,6 +13,8 @@ export interface PlannedHost {
     name: string;
     role: Role;
     machineStatus?: MachineStatus;
+    /** Its machine is replaced in this run, one node at a time (rollout.ts): its old machine is still in the swarm. */
+    rolling?: boolean;
 }
 
 export interface PlanArgs {
@@ -62,6 +64,11 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
     const say = (level: Finding["level"], message: string) => plan.findings.push({ level, message });
     // A machine made in this run joins anyway, and with the current token, never a stored one.
     for (const h of args.hosts) if (h.machineStatus === "new") plan.nodeRepairs[h.name] = "new machine";
+    for (const h of args.hosts) {
+        if (!h.rolling) continue;
+        plan.nodeRepairs[h.name] = "its machine is replaced (its settings changed)";
+        say("info", `${h.name}: its settings changed: a new machine takes its place, then the old one leaves the swarm`);
+    }
     const probe = (name: string) => observation.hosts[name];
     const local = (name: string) => probe(name)?.local;
 
@@ -69,7 +76,8 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
     const mayHold = (h: PlannedHost) => {
         const l = local(h.name);
         if (l) return HOLDS_SWARM.has(l.state) || l.state === "engine-down";
-        return h.machineStatus !== "new";
+        // A rolling node's old machine runs until its new one has joined.
+        return h.rolling === true || h.machineStatus !== "new";
     };
     if (managers.length > 0 && !managers.some(mayHold)) {
         const fresh = managers.every((m) => m.machineStatus === "new" && !local(m.name));
@@ -100,7 +108,7 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
             plan.nodeRepairs[h.name] = reason;
             say("info", `${h.name}: ${reason}: it joins again`);
         };
-        if (h.machineStatus === "new") continue;
+        if (h.machineStatus === "new" || h.rolling) continue;
         if (l) {
             if (l.state === "locked") {
                 plan.nodeRepairs[h.name] = "locked (autolock)";

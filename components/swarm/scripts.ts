@@ -288,6 +288,102 @@ export function renderMembers(args: MembersArgs): string {
     return script({ host: args.operator, step: "members" }, body);
 }
 
+export interface SettleArgs {
+    /** The node settled: the host name its entries carry. */
+    host: string;
+    role: "manager" | "worker";
+    availability: "active" | "drain";
+    /**
+     * Its node ID, when the script runs on another node (a worker's settle runs on the operator). Absent: the script
+     * runs on the node itself, a manager, and settles its own entry.
+     */
+    nodeId?: string;
+    /** Where it runs: the node itself, or the operator's name. */
+    runsOn: string;
+}
+
+/** Seconds the settle step gives the swarm to run the tasks of a drained entry elsewhere. */
+export const TASKS_MOVED_TIMEOUT = 120;
+
+/**
+ * After a node's join step: makes its entry the one that stands for the host. A manager first waits until it is a
+ * reachable manager. Every other entry under the host's name (the machine it replaces, still running, or one
+ * already gone) is retired: drained when it still runs tasks, waiting until the swarm's services have their
+ * replicas running again elsewhere; demoted when it is a manager, so the raft group shrinks back while every other
+ * manager answers; then removed. Last, the node's own availability. Prints {"removed": [...]}.
+ *
+ * Run between two machines of a rolling replacement, it is what keeps the swarm whole: the next machine is only
+ * made once this step is done.
+ */
+export function renderSettle(args: SettleArgs): string {
+    const self = args.nodeId === undefined;
+    const id = self ? '"$self"' : shellQuote(args.nodeId as string);
+    const host = shellQuote(args.host);
+    const body: string[] = [];
+    if (self) {
+        body.push(
+            "self=$(docker info --format '{{.Swarm.NodeID}}')",
+            `[ -n "$self" ] && [ "$(swarm_state)" = active ] || fail "${args.host} is not in the swarm"`,
+        );
+    } else {
+        body.push(`docker node inspect ${id} >/dev/null 2>&1 || fail "node ${args.nodeId} (${args.host}) is not in the swarm"`);
+    }
+    if (args.role === "manager") {
+        body.push(
+            "i=0",
+            `until [ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' ${id} 2>/dev/null)" = reachable ]; do`,
+            "  i=$((i + 1))",
+            `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not a reachable manager after ${NODE_READY_TIMEOUT} s"`,
+            `  sleep ${POLL}`,
+            "done",
+        );
+    }
+    body.push(
+        // Replicated services with fewer tasks running than wanted, counting only tasks meant to run (a drained
+        // node's tasks are meant to stop): while any, a drained entry's tasks have not found their new node yet.
+        "unconverged() {",
+        "  n=0",
+        "  for s in $(docker service ls --filter mode=replicated -q 2>/dev/null); do",
+        `    want=$(docker service inspect --format '{{.Spec.Mode.Replicated.Replicas}}' "$s" 2>/dev/null) || continue`,
+        `    have=$(docker service ps "$s" --filter desired-state=running --format '{{.CurrentState}}' 2>/dev/null | grep -c '^Running' || true)`,
+        '    [ "$have" -ge "$want" ] || n=$((n + 1))',
+        "  done",
+        '  echo "$n"',
+        "}",
+        // Tasks of the entry still running: drained, they stop a moment later.
+        `still_running() { docker node ps "$1" --format '{{.CurrentState}}' 2>/dev/null | grep -q '^Running'; }`,
+        "removed=''",
+        "entries=$(retry docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}') || fail \"cannot list the swarm's nodes\"",
+        "while read -r old hostname status availability manager_status; do",
+        `  [ "$hostname" = ${host} ] && [ "$old" != ${id} ] || continue`,
+        '  if [ "$status" = Ready ] && [ "$availability" != Drain ]; then',
+        '    retry docker node update --availability drain "$old" >/dev/null || fail "cannot drain the old entry $old"',
+        "    i=0",
+        `    while still_running "$old" || [ "$(unconverged)" != 0 ]; do`,
+        `      i=$((i + 1)); [ "$i" -lt ${TASKS_MOVED_TIMEOUT * POLLS_PER_SECOND} ] || { log "the tasks of the old entry $old did not all run elsewhere within ${TASKS_MOVED_TIMEOUT} s"; break; }`,
+        `      sleep ${POLL}`,
+        "    done",
+        "  fi",
+        '  if [ -n "$manager_status" ]; then',
+        '    retry docker node demote "$old" >/dev/null || fail "docker node demote of the old entry $old failed"',
+        "    i=0",
+        `    while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$old" 2>/dev/null | grep -q manager; do`,
+        `      i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${POLL}`,
+        "    done",
+        "  fi",
+        '  retry docker node rm --force "$old" >/dev/null || fail "docker node rm of the old entry $old failed"',
+        '  log "retired the old entry $old ($status)"',
+        '  removed="$removed${removed:+,}\\"$old $status\\""',
+        "done <<SWARMKIT_ENTRIES",
+        "$entries",
+        "SWARMKIT_ENTRIES",
+        `[ "$(docker node inspect --format '{{.Spec.Availability}}' ${id})" = ${args.availability} ] || ` +
+            `retry docker node update --availability ${args.availability} ${id} >/dev/null || fail "cannot set ${args.host} to ${args.availability}"`,
+        `printf '{"removed":[%s]}\n' "$removed"`,
+    );
+    return script({ host: args.runsOn, step: `settle ${args.host}` }, body);
+}
+
 /** Seconds a read gives docker: a manager cut off from the leader would otherwise hang `docker node ls`. */
 const READ_TIMEOUT = 10;
 

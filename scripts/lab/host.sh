@@ -6,7 +6,11 @@
 # host key, its machine id). A stopped host (a reboot of this machine) keeps it, and `up` starts the host again from it.
 #   host.sh up LAB HOST ADDRESS/24 GATEWAY   env: SWARMKIT_LAB_PUBLIC_KEY, SWARMKIT_LAB_FIREWALL (the boot-time
 #                                            firewall of a new host), SWARMKIT_LAB_HOST_KEY (optional: its private
-#                                            SSH host key, else one is generated)
+#                                            SSH host key, else one is generated), SWARMKIT_LAB_HOSTNAME
+#                                            (optional: its hostname, else HOST; a replacement made beside
+#                                            the machine it replaces has another HOST, the same hostname),
+#                                            SWARMKIT_LAB_IMAGES (optional: a directory whose *.tar images,
+#                                            from docker save, a new host loads before it is handed over)
 #   host.sh stop LAB HOST      what a reboot does to it: every process and the namespace go, the disk stays
 #   host.sh down LAB HOST      the machine and its disk go
 #   host.sh status LAB HOST    running | stopped | absent
@@ -133,7 +137,7 @@ JSON
             # A home of its own, as a new VM has: not this machine'"'"'s /root and its shell start-up files.
             mount --bind "$2/root" /root
             touch "$2/ready"
-            exec tini -- sleep infinity' holder "$host" "$dir" </dev/null >"$dir/holder.log" 2>&1 &
+            exec tini -- sleep infinity' holder "${SWARMKIT_LAB_HOSTNAME:-$host}" "$dir" </dev/null >"$dir/holder.log" 2>&1 &
     local launcher=$! pid="" i
     for i in $(seq 1 100); do
         pid=$(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null | awk '{print $1}')
@@ -145,7 +149,19 @@ JSON
 
     start_docker
     start_sshd
+    [ -z "${SWARMKIT_LAB_IMAGES:-}" ] || load_images "$SWARMKIT_LAB_IMAGES"
     identity
+}
+
+# A new host's images, as a VM image carries them: loaded before the host is handed over to the swarm.
+load_images() {
+    local images=$1 image
+    [ -d "$images" ] || die "SWARMKIT_LAB_IMAGES: no directory $images"
+    wait_docker
+    for image in "$images"/*.tar; do
+        [ -e "$image" ] || continue
+        in_host docker load -q <"$image" >/dev/null || die "docker load of $image failed"
+    done
 }
 
 start_docker() {

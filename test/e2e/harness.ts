@@ -38,6 +38,8 @@ export interface LabStackOptions {
     managers: number;
     workers: number;
     publishedPorts?: number[];
+    /** swarmkit:labImages: a directory of image tarballs every new lab host loads. */
+    images?: string;
 }
 
 export class LabStack {
@@ -61,6 +63,7 @@ export class LabStack {
             "swarmkit:publishedPorts": { value: JSON.stringify(this.opts.publishedPorts ?? []) },
             "swarmkit:sshPublicKey": { value: readFileSync(`${this.keyPath}.pub`, "utf8").trim() },
             "swarmkit:sshPrivateKey": { value: readFileSync(this.keyPath, "utf8"), secret: true },
+            ...(this.opts.images ? { "swarmkit:labImages": { value: this.opts.images } } : {}),
         });
     }
 
@@ -144,6 +147,33 @@ export class LabStack {
             const r = spawnSync("ssh", [...this.sshOptions(), `root@${address}`, `docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - lab/busybox:1 >/dev/null`], { input: rootfs.stdout });
             if (r.status !== 0) throw new Error(`docker import on ${address}: ${r.stderr}`);
         }
+    }
+
+    /**
+     * A directory holding lab/busybox:1 as a `docker save` tarball (for swarmkit:labImages), built from Debian's
+     * busybox-static without any daemon: one layer, its config and the manifest `docker load` reads.
+     */
+    static busyboxImageDir(): string {
+        const dir = mkdtempSync(join(tmpdir(), "swarmkit-images-"));
+        const r = spawnSync(
+            "sh",
+            [
+                "-c",
+                `set -e; w=$(mktemp -d); mkdir -p $w/rootfs/bin $w/image/layer; cp $(command -v busybox) $w/rootfs/bin/;
+                 for a in sh nc hostname sleep cat echo ip ls; do ln -s busybox $w/rootfs/bin/$a; done
+                 tar -C $w/rootfs -cf $w/image/layer/layer.tar .
+                 diff=$(sha256sum $w/image/layer/layer.tar | cut -d' ' -f1)
+                 printf '{"architecture":"amd64","os":"linux","config":{"Cmd":["/bin/sh"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$diff" >$w/config.json
+                 id=$(sha256sum $w/config.json | cut -d' ' -f1); mv $w/config.json $w/image/$id.json
+                 printf '[{"Config":"%s.json","RepoTags":["lab/busybox:1"],"Layers":["layer/layer.tar"]}]' "$id" >$w/image/manifest.json
+                 tar -C $w/image -cf "$1/busybox.tar" .; rm -rf $w`,
+                "sh",
+                dir,
+            ],
+            { encoding: "utf8" },
+        );
+        if (r.status !== 0) throw new Error(`cannot build the busybox image tarball: ${r.stderr}`);
+        return dir;
     }
 
     sshOptions(): string[] {

@@ -77,7 +77,7 @@ describe("AWS settings", () => {
 
 describe("stacks/Pulumi.aws-3.yaml and Pulumi.aws-5.yaml", () => {
     for (const [stack, managers, workers] of [
-        ["aws-3", 3, 2],
+        ["aws-3", 3, 3],
         ["aws-5", 5, 3],
     ] as const) {
         it(`${stack}: ${managers} managers, ${workers} workers, eu-west-1, ports 80 and 443, the placeholder admin range`, () => {
@@ -94,6 +94,9 @@ describe("stacks/Pulumi.aws-3.yaml and Pulumi.aws-5.yaml", () => {
             assert.equal(config.adminCidr, "203.0.113.0/24");
             assert.equal(config.aws?.region, "eu-west-1");
             assert.deepEqual(config.aws?.instanceType, { manager: "t3.small", worker: "t3.medium" });
+            // Tasks run in every zone: each of the 3 zones gets a worker.
+            const workerZones = placeHosts(config.managers, config.workers, config.aws?.availabilityZones ?? 0).filter((p) => p.role === "worker").map((p) => p.zone);
+            assert.deepEqual([...new Set(workerZones)].sort(), [0, 1, 2]);
             // The placeholder says it has to be changed.
             assert.match(text, /Placeholder[^\n]*\n[^\n]*pulumi config set swarmkit:adminCidr/);
         });
@@ -115,16 +118,17 @@ describe("AWS helpers", () => {
         assert.deepEqual(placeHosts(7, 0, 4).map((p) => p.zone), [0, 1, 2, 3, 0, 1, 2]);
     });
 
-    it("spells ESP as protocol 50 without ports, tcp/udp rows with their port", () => {
+    it("spells ESP as protocol 50 with no ports, tcp/udp rows with their port", () => {
         const rows = portTable([80]);
         const byName = (name: string) => {
             const row = rows.find((r) => r.name === name);
             assert.ok(row, name);
             return ruleMatch(row);
         };
-        assert.deepEqual(byName("esp"), { protocol: "50", fromPort: 0, toPort: 0 });
-        assert.deepEqual(byName("vxlan"), { protocol: "udp", fromPort: 4789, toPort: 4789 });
-        assert.deepEqual(byName("published-80"), { protocol: "tcp", fromPort: 80, toPort: 80 });
+        // No ports at all for ESP: the provider's 0/0 "ports" for a portless protocol broke later edits of the rule.
+        assert.deepEqual(byName("esp"), { ipProtocol: "50" });
+        assert.deepEqual(byName("vxlan"), { ipProtocol: "udp", fromPort: 4789, toPort: 4789 });
+        assert.deepEqual(byName("published-80"), { ipProtocol: "tcp", fromPort: 80, toPort: 80 });
     });
 
     it("refuses existing subnets that share a zone or sit in another VPC", () => {

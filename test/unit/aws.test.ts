@@ -21,7 +21,12 @@ import {
     unwrap,
     fakeKeyPair,
     childOptions,
+    resolvedDependencies,
+    reveal,
 } from "./mocks";
+import { PREVIOUS_TOKENS, healthyObservation, previousDeployment, replacementChain } from "./roll";
+import type { Rollout } from "../../components/swarm/rollout";
+import type { SwarmCluster } from "../../components/swarm/cluster";
 import type { SwarmObservation } from "../../components/swarm/observe";
 import { retryWaitSeconds } from "../../components/ssh/dialPolicy";
 
@@ -41,7 +46,9 @@ const T = {
     association: "aws:ec2/routeTableAssociation:RouteTableAssociation",
     subnet: "aws:ec2/subnet:Subnet",
     sg: "aws:ec2/securityGroup:SecurityGroup",
-    rule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+    oldRule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+    ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     keyPair: "aws:ec2/keyPair:KeyPair",
     instance: "aws:ec2/instance:Instance",
     lb: "aws:lb/loadBalancer:LoadBalancer",
@@ -173,13 +180,18 @@ interface Rule {
 
 function rulesOf(b: Built): Rule[] {
     const groupName = (id: string) => b.byId(id).name.slice(b.prefix.length + 1);
-    return b.of(T.rule).map((r) => {
+    const all = [...b.of(T.ingress).map((r) => ["ingress", r] as const), ...b.of(T.egress).map((r) => ["egress", r] as const)];
+    return all.map(([type, r]) => {
         const i = r.inputs;
-        const sources = [i.self === true, i.cidrBlocks !== undefined, i.sourceSecurityGroupId !== undefined, i.prefixListIds !== undefined, i.ipv6CidrBlocks !== undefined];
-        assert.equal(sources.filter(Boolean).length, 1, `${r.name} has exactly one source or destination: ${JSON.stringify(i)}`);
-        const peer = i.self === true ? "self" : i.cidrBlocks !== undefined ? (i.cidrBlocks as string[]).join(",") : `sg:${groupName(i.sourceSecurityGroupId)}`;
-        const direction = i.type === "ingress" ? "from" : "to";
-        return { type: i.type, group: groupName(i.securityGroupId), text: `${i.protocol} ${i.fromPort}-${i.toPort} ${direction} ${peer}`, inputs: i };
+        const peers = [i.cidrIpv4 !== undefined, i.referencedSecurityGroupId !== undefined, i.prefixListId !== undefined, i.cidrIpv6 !== undefined];
+        assert.equal(peers.filter(Boolean).length, 1, `${r.name} has exactly one source or destination: ${JSON.stringify(i)}`);
+        const peer =
+            i.cidrIpv4 !== undefined ? i.cidrIpv4 : i.referencedSecurityGroupId === i.securityGroupId ? "self" : `sg:${groupName(i.referencedSecurityGroupId)}`;
+        const ports = i.fromPort === undefined && i.toPort === undefined ? "" : ` ${i.fromPort}-${i.toPort}`;
+        const direction = type === "ingress" ? "from" : "to";
+        // Spelled as the rule's match reads: protocol, ports, and the one range it admits (for the checks below).
+        const inputs = { ...i, protocol: i.ipProtocol, cidrBlocks: i.cidrIpv4 !== undefined ? [i.cidrIpv4] : undefined };
+        return { type, group: groupName(i.securityGroupId), text: `${i.ipProtocol}${ports} ${direction} ${peer}`, inputs };
     });
 }
 
@@ -189,7 +201,7 @@ const texts = (rules: Rule[], group: string, type: "ingress" | "egress") =>
         .map((r) => r.text)
         .sort();
 
-const SWARM_RULES = ["tcp 2377-2377 from self", "tcp 7946-7946 from self", "udp 7946-7946 from self", "udp 4789-4789 from self", "50 0-0 from self"];
+const SWARM_RULES = ["tcp 2377-2377 from self", "tcp 7946-7946 from self", "udp 7946-7946 from self", "udp 4789-4789 from self", "50 from self"];
 
 /** Whether an ingress rule lets `port` in (any protocol other than tcp/udp/icmp opens every port on AWS). */
 function opens(rule: Rule, port: number): boolean {
@@ -331,7 +343,7 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
             texts(rules, "nodes", "ingress"),
             [...SWARM_RULES, "tcp 22-22 from 203.0.113.0/24", "tcp 80-80 from sg:lb", "tcp 443-443 from sg:lb"].sort(),
         );
-        assert.deepEqual(texts(rules, "nodes", "egress"), ["-1 0-0 to 0.0.0.0/0"]);
+        assert.deepEqual(texts(rules, "nodes", "egress"), ["-1 to 0.0.0.0/0"]);
         const nodesGroup = b.named("nodes", T.sg);
         assert.equal(nodesGroup.inputs.vpcId, b.of(T.vpc)[0].id);
         // No inline rules: they would fight the separate rule resources.
@@ -700,5 +712,108 @@ describe("AwsHosts: an instance deleted outside Pulumi", () => {
         // The members step runs after the new machine joined and removes every entry no configured node owns.
         assert.deepEqual(dependencies.get("gone-swarm-members")?.includes("gone-swarm-join-worker-1"), true);
         assert.match(resources.find((r) => r.name === "gone-swarm-members")!.inputs.create, /case "\$wanted" in \*" \$id "\*\) continue ;; esac/);
+    });
+});
+
+describe("AWS: a change of instance type rolls the swarm one node at a time", () => {
+    const swarm = "awsroll-swarm";
+    let built: { hw: AwsHosts; config: SwarmkitConfig; rollout: Rollout; cluster: SwarmCluster };
+    let chain: string[];
+    before(async () => {
+        const { AwsHosts: Hosts } = await import("../../components/hardware/aws");
+        const { awsMachineSpec } = await import("../../components/hardware/aws/instances");
+        const { placeHosts } = await import("../../components/hardware/aws/placement");
+        const { SwarmCluster: Cluster } = await import("../../components/swarm/cluster");
+        const { Rollout: RolloutClass } = await import("../../components/swarm/rollout");
+        const before = parseConfig((k) => rawConfig({})[k]);
+        const after = parseConfig((k) => rawConfig({ "swarmkit:managerSize": "t3.large", "swarmkit:workerSize": "t3.xlarge" })[k]);
+        const placements = placeHosts(3, 2, 3);
+        const rollout = new RolloutClass(previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(before, p) }))));
+        const hw = new Hosts("awsroll", { config: after, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout }, { transformations: [recordDependencies] });
+        const cluster = new Cluster(
+            swarm,
+            { hosts: hw.hosts, autolock: true, drainManagers: true, observation: healthyObservation(placements.map((p) => p.name)), rollout },
+            { transformations: [recordDependencies] },
+        );
+        built = { hw, config: after, rollout, cluster };
+        await unwrap(cluster.nodes);
+        await quiet();
+        chain = await replacementChain(swarm, Object.fromEntries(placements.map((p) => [p.name, `awsroll-${p.name}`])));
+    });
+
+    it("replaces the instances in one chain: the other managers, the first manager, then the workers", () => {
+        assert.deepEqual(chain, ["manager-2", "manager-3", "manager-1", "worker-1", "worker-2"]);
+    });
+
+    it("makes each instance replace (not stop and start) through its spec, and keeps the network and load balancer", () => {
+        for (const host of built.hw.hosts) {
+            const trigger = childOptions.get(`awsroll-${host.name}`)?.replacementTrigger;
+            assert.equal(trigger, host.machineSpec);
+            assert.notEqual(trigger, built.rollout.previousNode(host.name)?.machineSpec, `${host.name}: a new spec`);
+            assert.match(String(trigger), host.role === "manager" ? /t3\.large/ : /t3\.xlarge/);
+        }
+    });
+
+    it("settles each node before the next machine: a manager on itself, a worker through the first manager", async () => {
+        for (const [i, host] of chain.entries()) {
+            const settle = resources.find((r) => r.name === `${swarm}-settle-${host}`);
+            assert.ok(settle, host);
+            assert.deepEqual(await resolvedDependencies(`${swarm}-settle-${host}`), [`${swarm}-join-${host}`], `${host} settles right after its join (${i})`);
+            const on = reveal(settle.inputs.connection).host;
+            const self = fakeIps.get(`awsroll-${host}`)?.publicIp;
+            const first = fakeIps.get("awsroll-manager-1")?.publicIp;
+            assert.equal(on, host.startsWith("manager") ? self : first, `${host} settles on ${on}`);
+        }
+    });
+
+    it("joins a rolling node with the last deployment's token (a manager with the manager token), never a new swarm", () => {
+        for (const host of chain) {
+            const join = resources.find((r) => r.name === `${swarm}-join-${host}`);
+            assert.ok(join, host);
+            const stdin = String(reveal(join.inputs.stdin));
+            assert.equal(stdin.split("\n")[0], host.startsWith("manager") ? PREVIOUS_TOKENS.manager : PREVIOUS_TOKENS.worker, host);
+            assert.equal(stdin.split("\n")[2], "stay");
+        }
+        const init = childOptions.get(`${swarm}-init-manager-1`);
+        assert.deepEqual(init?.ignoreChanges, ["create", "connection", "triggers[0]"], "the founding step is left as it is");
+        assert.equal(built.cluster.plan.refound, undefined);
+    });
+
+    it("reads the tokens and fixes the member list only once the roll is done", async () => {
+        assert.ok((await resolvedDependencies(`${swarm}-tokens`)).includes(`${swarm}-settle-worker-2`));
+        assert.ok((await resolvedDependencies(`${swarm}-members`)).includes(`${swarm}-settle-worker-2`));
+    });
+});
+
+describe("AWS: an unchanged spec, or a new stack, rolls nothing", () => {
+    it("gives no machine a wait on another node, and makes them before the swarm is declared", async () => {
+        const { AwsHosts: Hosts } = await import("../../components/hardware/aws");
+        const { awsMachineSpec } = await import("../../components/hardware/aws/instances");
+        const { placeHosts } = await import("../../components/hardware/aws/placement");
+        const { SwarmCluster: Cluster } = await import("../../components/swarm/cluster");
+        const { Rollout: RolloutClass } = await import("../../components/swarm/rollout");
+        const config = parseConfig((k) => rawConfig({ "swarmkit:adminCidr": "198.51.100.0/24" })[k]);
+        const placements = placeHosts(3, 2, 3);
+        for (const [prefix, previous] of [
+            ["awssame", previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(config, p) })))],
+            ["awsnew", undefined],
+        ] as const) {
+            const rollout = new RolloutClass(previous);
+            const hw = new Hosts(prefix, { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout }, { transformations: [recordDependencies] });
+            // The program reads the machines before it declares the swarm: a machine that does not roll is there then.
+            const early = await Promise.race([
+                Promise.all(hw.hosts.map((h) => unwrap(h.machineId))).then(() => "made"),
+                new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3000)),
+            ]);
+            assert.equal(early, "made", `${prefix}: the machines wait for a swarm that is not declared yet`);
+            const cluster = new Cluster(`${prefix}-swarm`, { hosts: hw.hosts, autolock: true, drainManagers: true, rollout }, { transformations: [recordDependencies] });
+            await unwrap(cluster.nodes);
+            await quiet();
+            for (const p of placements) {
+                const deps = await resolvedDependencies(`${prefix}-${p.name}`);
+                assert.ok(!deps.some((d) => d.includes("-settle-")), `${prefix}-${p.name} waits for ${deps.join(", ")}`);
+            }
+            assert.deepEqual(await replacementChain(`${prefix}-swarm`, Object.fromEntries(placements.map((p) => [p.name, `${prefix}-${p.name}`]))), []);
+        }
     });
 });

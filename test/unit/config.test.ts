@@ -60,16 +60,24 @@ describe("stack config", () => {
     });
 
     it("keeps lab workers within the lab's address range", () => {
-        assert.equal(parse(lab({ "swarmkit:workers": "150" })).workers, 150);
-        rejects(lab({ "swarmkit:workers": "151" }), /swarmkit:workers = "151" is not allowed on lab hosts: at most 150/);
+        assert.equal(parse(lab({ "swarmkit:workers": "70" })).workers, 70);
+        rejects(lab({ "swarmkit:workers": "71" }), /swarmkit:workers = "71" is not allowed on lab hosts: at most 70/);
     });
 
     it("rejects an unknown provider and lists the known ones", () => {
         rejects(lab({ "swarmkit:provider": "gcp" }), /swarmkit:provider = "gcp" is not allowed: unknown provider, use one of aws, digitalocean, multipass, kvm, netns/);
     });
 
+    it("refuses swarmkit:region on AWS, where the provider reads aws:region, and a relative labImages path", () => {
+        rejects({ "swarmkit:provider": "aws", "aws:region": "eu-west-1", "swarmkit:region": "us-east-1", "swarmkit:adminCidr": "203.0.113.0/24" }, /swarmkit:region is not used on AWS: set aws:region instead/);
+        rejects(lab({ "swarmkit:labImages": "images" }), /swarmkit:labImages = "images" is not allowed: an absolute path/);
+        assert.equal(parse(lab({ "swarmkit:labImages": "/srv/images" })).lab?.images, "/srv/images");
+        assert.equal(parse(lab({ "swarmkit:machineRevision": "2" })).machineRevision, 2);
+        rejects(lab({ "swarmkit:machineRevision": "-1" }), /swarmkit:machineRevision/);
+    });
+
     it("requires a region for the clouds", () => {
-        rejects({ "swarmkit:provider": "aws", "swarmkit:adminCidr": "203.0.113.0/24" }, /swarmkit:region is missing: set the AWS region: pulumi config set aws:region/);
+        rejects({ "swarmkit:provider": "aws", "swarmkit:adminCidr": "203.0.113.0/24" }, /aws:region is missing: set the AWS region: pulumi config set aws:region/);
         rejects({ "swarmkit:provider": "digitalocean", "swarmkit:adminCidr": "203.0.113.0/24" }, /swarmkit:region is missing: set the DigitalOcean region/);
         assert.equal(parse({ "swarmkit:provider": "aws", "aws:region": "eu-west-1", "swarmkit:adminCidr": "203.0.113.0/24" }).aws?.region, "eu-west-1");
     });

@@ -16,7 +16,10 @@ import {
     settle,
     unwrap,
     fakeKeyPair,
+    addCallFaker,
 } from "./mocks";
+import { healthyObservation, previousDeployment, replacementChain } from "./roll";
+import { cidrsOverlap } from "../../components/net";
 import { retryWaitSeconds } from "../../components/ssh/dialPolicy";
 import type { SwarmObservation } from "../../components/swarm/observe";
 import { ConfigError, SwarmkitConfig, parseConfig } from "../../components/config";
@@ -54,6 +57,9 @@ addOutputFaker((args) => {
     if (args.type === T.command && String(args.inputs.create ?? "").includes("step ready")) return { stdout: "ready\n" };
     return undefined;
 });
+
+const EXISTING_VPC_RANGE = "10.110.0.0/20";
+addCallFaker((args) => (args.token === "digitalocean:index/getVpc:getVpc" ? { id: args.inputs.id, ipRange: EXISTING_VPC_RANGE, name: "default-fra1" } : undefined));
 
 /** The stack file's config, as `pulumi config` hands it over (flat "namespace:key: value" lines under config:). */
 function stackConfig(stack: string): Record<string, string> {
@@ -128,6 +134,8 @@ function covers(portRange: string | undefined, port: number): boolean {
 for (const stack of ["do-3", "do-5"] as const) {
     describe(`DigitalOceanHosts from stacks/Pulumi.${stack}.yaml`, () => {
         const expected = stack === "do-3" ? { managers: 3, workers: 2 } : { managers: 5, workers: 3 };
+        // Apart, so that both stacks fit in one account: DigitalOcean refuses overlapping VPC ranges.
+        const stackVpc = stack === "do-3" ? "10.43.0.0/20" : "10.43.16.0/20";
         let b: Built;
         before(async () => {
             b = await build(stack.replace("-", ""), stackConfig(stack));
@@ -160,15 +168,15 @@ for (const stack of ["do-3", "do-5"] as const) {
             assert.equal(droplets.filter((d) => d.inputs.tags.includes(`${TAG}-worker`)).length, expected.workers);
         });
 
-        it("puts every droplet in the stack's VPC, in the region, with the image, size per role, monitoring and tags", () => {
+        it("puts every droplet in the stack's stackVpc, in the region, with the image, size per role, monitoring and tags", () => {
             const vpc = b.one(T.vpc);
             assert.equal(vpc.inputs.region, "fra1");
-            assert.equal(vpc.inputs.ipRange, VPC);
+            assert.equal(vpc.inputs.ipRange, stackVpc);
             const key = b.one(T.sshKey);
             assert.equal(key.inputs.publicKey, PUBLIC_KEY);
             for (const d of b.of(T.droplet)) {
                 const role = d.name.includes("-manager-") ? "manager" : "worker";
-                assert.equal(d.inputs.vpcUuid, vpc.id, `${d.name} is not in the VPC`);
+                assert.equal(d.inputs.vpcUuid, vpc.id, `${d.name} is not in the stackVpc`);
                 assert.equal(d.inputs.region, "fra1");
                 assert.equal(d.inputs.image, "ubuntu-24-04-x64");
                 assert.equal(d.inputs.size, role === "manager" ? "s-1vcpu-2gb" : "s-2vcpu-4gb");
@@ -270,7 +278,7 @@ for (const stack of ["do-3", "do-5"] as const) {
             );
         });
 
-        it("balances every published port over tcp to the tagged droplets in the VPC, health-checked on the first", async () => {
+        it("balances every published port over tcp to the tagged droplets in the stackVpc, health-checked on the first", async () => {
             const lb = b.one(T.lb);
             assert.equal(lb.inputs.region, "fra1");
             assert.equal(lb.inputs.vpcUuid, b.one(T.vpc).id);
@@ -284,26 +292,26 @@ for (const stack of ["do-3", "do-5"] as const) {
             assert.equal((await unwrap(b.component.extraOutputs.loadBalancerIp)).value, LB_IP);
         });
 
-        it("boots every droplet with the kit's cloud-init: its hostname, docker.io, the host firewall incl. ESP from the VPC", () => {
+        it("boots every droplet with the kit's cloud-init: its hostname, docker.io, the host firewall incl. ESP from the stackVpc", () => {
             for (const d of b.of(T.droplet)) {
                 const hostName = d.name.slice(b.name.length + 1);
                 const userData: string = reveal(d.inputs.userData);
                 assert.match(userData, /^#cloud-config\n/);
                 assert.ok(userData.includes(`hostname: "${hostName}"`), `${d.name}: hostname`);
                 assert.ok(/packages: \[[^\]]*"docker\.io"/.test(userData), `${d.name}: docker.io is not installed`);
-                assert.ok(userData.includes(`-A SWARMKIT-INPUT -s ${VPC} -j SWARMKIT-NODES`), `${d.name}: nodes are the VPC`);
+                assert.ok(userData.includes(`-A SWARMKIT-INPUT -s ${stackVpc} -j SWARMKIT-NODES`), `${d.name}: nodes are the stackVpc`);
                 assert.ok(userData.includes(`-A SWARMKIT-NODES -p esp -m comment --comment "esp" -j ACCEPT`), `${d.name}: no ESP host rule`);
                 // Behind the cloud firewall (which admits SSH from adminCidr only) the host does not pin SSH too.
                 assert.ok(userData.includes("-A SWARMKIT-INPUT -s 0.0.0.0/0 -j SWARMKIT-ADMIN"), `${d.name}: SSH host rule`);
                 assert.ok(userData.includes(`-A SWARMKIT-NODES -p udp -m udp --dport 4789 `), `${d.name}: VXLAN host rule`);
                 assert.ok(
-                    userData.split("\n").some((l) => /--ctorigdstport 80 /.test(l) && l.includes(`-s ${VPC} `) && l.endsWith("-j RETURN")),
-                    `${d.name}: published port 80 is not limited to the VPC`,
+                    userData.split("\n").some((l) => /--ctorigdstport 80 /.test(l) && l.includes(`-s ${stackVpc} `) && l.endsWith("-j RETURN")),
+                    `${d.name}: published port 80 is not limited to the stackVpc`,
                 );
                 assert.ok(isSecretValue(d.inputs.userData), `${d.name}: user data carrying the host key is not secret`);
                 assert.ok(userData.includes(`ed25519_public: ${JSON.stringify(fakeKeyPair(`${d.name}-host-key`).publicKeyOpenssh.trim())}`));
                 // The very host firewall the kit renders from the port table, line for line.
-                const hostFirewall = renderHostFirewall({ nodes: [VPC], admin: ["0.0.0.0/0"], loadBalancer: [VPC], publishedPorts: b.config.publishedPorts });
+                const hostFirewall = renderHostFirewall({ nodes: [stackVpc], admin: ["0.0.0.0/0"], loadBalancer: [stackVpc], publishedPorts: b.config.publishedPorts });
                 for (const line of hostFirewall.trimEnd().split("\n")) {
                     assert.ok(userData.includes(`\n      ${line}\n`), `${d.name}: host firewall line missing: ${line}`);
                 }
@@ -361,7 +369,7 @@ describe("DigitalOceanHosts variants", () => {
             // The host firewall is the only filter here: it pins SSH to adminCidr.
             assert.ok(userData.includes(`-A SWARMKIT-INPUT -s ${b.config.adminCidr} -j SWARMKIT-ADMIN`));
         }
-        assert.deepEqual(b.component.firewall.admin, [b.config.adminCidr]);
+        assert.deepEqual((await unwrap(b.component.firewall)).value.admin, [b.config.adminCidr]);
         for (const c of b.of(T.command)) assert.deepEqual(dependencies.get(c.name), []);
     });
 
@@ -471,5 +479,93 @@ describe("DigitalOceanHosts on day 2", () => {
         assert.match(join.inputs.triggers[2], /^repair: not in the swarm/);
         assert.deepEqual(childOptions.get("gone-swarm-join-worker-1")?.ignoreChanges, []);
         assert.deepEqual(childOptions.get("gone-swarm-join-worker-2")?.ignoreChanges, ["stdin", "triggers[2]"]);
+    });
+});
+
+describe("DigitalOcean: a change of droplet size rolls the swarm one node at a time", () => {
+    const swarm = "doroll-swarm";
+    // The swarm's steps answer like the real scripts would.
+    addOutputFaker((args) => {
+        if (args.type !== T.command || !args.name.startsWith(`${swarm}-`)) return undefined;
+        if (args.name.endsWith("-init-manager-1")) return { stdout: JSON.stringify({ nodeId: "node-manager-1", clusterId: "cluster-1" }) };
+        if (args.name.endsWith("-tokens")) return { stdout: JSON.stringify({ worker: "SWMTKN-w", manager: "SWMTKN-m", unlockKey: "SWMKEY-1" }) };
+        const join = /-join-(.+)$/.exec(args.name);
+        return { stdout: join ? `node-${join[1]}\n` : "" };
+    });
+    let hosts: DigitalOceanHostsType["hosts"];
+    let chain: string[];
+    before(async () => {
+        const { dropletMachineSpec } = await import("../../components/hardware/digitalocean");
+        const { SwarmCluster } = await import("../../components/swarm/cluster");
+        const { Rollout } = await import("../../components/swarm/rollout");
+        const old = configOf({ "swarmkit:workers": "2" });
+        const next = configOf({ "swarmkit:workers": "2", "swarmkit:managerSize": "s-2vcpu-4gb", "swarmkit:workerSize": "s-4vcpu-8gb" });
+        const layout = hostNames(3, 2);
+        const rollout = new Rollout(
+            previousDeployment(layout.map((h) => ({ name: h.name, role: h.role, machineSpec: dropletMachineSpec(old, old.digitalocean!, h.role) }))),
+        );
+        const component = new DigitalOceanHosts(
+            "doroll",
+            { config: next, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout },
+            { transformations: [recordDependencies] },
+        );
+        hosts = component.hosts;
+        const cluster = new SwarmCluster(
+            swarm,
+            { hosts, autolock: true, drainManagers: true, observation: healthyObservation(layout.map((h) => h.name)), rollout },
+            { transformations: [recordDependencies] },
+        );
+        await unwrap(cluster.nodes);
+        await settle();
+        chain = await replacementChain(swarm, Object.fromEntries(layout.map((h) => [h.name, `doroll-${h.name}`])));
+    });
+
+    it("replaces the droplets in one chain: the other managers, the first manager, then the workers", () => {
+        assert.deepEqual(chain, ["manager-2", "manager-3", "manager-1", "worker-1", "worker-2"]);
+    });
+
+    it("replaces a resized droplet instead of powering it off, and leaves the founding step alone", () => {
+        for (const h of hosts) {
+            const options = childOptions.get(`doroll-${h.name}`);
+            assert.equal(options?.replacementTrigger, h.machineSpec);
+            assert.match(String(h.machineSpec), h.role === "manager" ? /s-2vcpu-4gb/ : /s-4vcpu-8gb/);
+            assert.deepEqual(options?.ignoreChanges, ["userData"], "user data changes never replace a droplet");
+        }
+        assert.deepEqual(childOptions.get(`${swarm}-init-manager-1`)?.ignoreChanges, ["create", "connection", "triggers[0]"]);
+    });
+});
+
+describe("DigitalOcean VPC ranges and existing resources", () => {
+    it("gives do-3 and do-5 ranges that do not overlap, so both fit in one account", () => {
+        const ranges = ["do-3", "do-5"].map((s) => configOf(stackConfig(s)).digitalocean!.vpcCidr);
+        assert.ok(!cidrsOverlap(ranges[0], ranges[1]), ranges.join(" and "));
+    });
+
+    it("refuses a VPC range that is public, too large or too small, before anything is made", () => {
+        for (const bad of ["100.64.0.0/16", "8.8.0.0/16", "10.0.0.0/8", "10.42.0.0/15", "10.43.0.0/29", "192.168.0.0/30"]) {
+            assert.throws(() => configOf({ "swarmkit:vpcCidr": bad }), (err: Error) => err instanceof ConfigError && /swarmkit:vpcCidr .*RFC 1918.*\/16 to \/28/.test(err.message), bad);
+        }
+        for (const ok of ["10.43.0.0/20", "172.16.0.0/16", "192.168.10.0/28"]) assert.equal(configOf({ "swarmkit:vpcCidr": ok }).digitalocean?.vpcCidr, ok);
+    });
+
+    it("puts the droplets into an existing VPC and takes an existing SSH key, making neither", async () => {
+        const vpcId = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        const b = await build("exist", { "swarmkit:vpcId": vpcId, "swarmkit:sshKeyFingerprint": "3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa", "swarmkit:managers": "1", "swarmkit:workers": "1" });
+        assert.equal(b.of(T.vpc).length, 0);
+        assert.equal(b.of(T.sshKey).length, 0);
+        for (const d of b.of(T.droplet)) {
+            assert.equal(d.inputs.vpcUuid, vpcId);
+            assert.deepEqual(d.inputs.sshKeys, ["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]);
+            assert.ok(reveal(d.inputs.userData).includes(`-A SWARMKIT-INPUT -s ${EXISTING_VPC_RANGE} -j SWARMKIT-NODES`), "nodes are the existing VPC's range");
+        }
+        assert.deepEqual((await unwrap(b.component.firewall)).value.nodes, [EXISTING_VPC_RANGE]);
+    });
+
+    it("refuses a malformed VPC ID or key fingerprint, and a vpcCidr beside a vpcId", () => {
+        const rejects = (values: Record<string, string>, pattern: RegExp) =>
+            assert.throws(() => configOf(values), (err: Error) => err instanceof ConfigError && pattern.test(err.message));
+        rejects({ "swarmkit:vpcId": "default" }, /swarmkit:vpcId = "default" is not allowed: a DigitalOcean VPC ID/);
+        rejects({ "swarmkit:sshKeyFingerprint": "aa:bb" }, /swarmkit:sshKeyFingerprint = "aa:bb" is not allowed/);
+        rejects({ "swarmkit:vpcId": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "swarmkit:vpcCidr": "10.43.0.0/20" }, /swarmkit:vpcCidr is not allowed with swarmkit:vpcId/);
     });
 });

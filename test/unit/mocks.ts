@@ -90,11 +90,23 @@ export const dependencies = new Map<string, string[]>();
 export const childOptions = new Map<string, pulumi.CustomResourceOptions>();
 export const childProps = new Map<string, Record<string, any>>();
 const names = new WeakMap<pulumi.Resource, string>();
+/** dependsOn as given, which may be a promise (a machine waiting its turn in a roll). */
+const rawDependsOn = new Map<string, unknown>();
+
+/** The names of what a child depends on, once a promised dependsOn has resolved. */
+export async function resolvedDependencies(name: string): Promise<string[]> {
+    const given = rawDependsOn.get(name);
+    // The SDK hands a promised dependsOn to transformations as an Output.
+    const deps = pulumi.Output.isInstance(given) ? await new Promise((resolve) => (given as pulumi.Output<unknown>).apply(resolve)) : await given;
+    const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
+    return (await Promise.all(list.map(async (r) => await r))).map((r) => names.get(r) ?? "?");
+}
 export const recordDependencies: pulumi.ResourceTransformation = (args) => {
     names.set(args.resource, args.name);
     childOptions.set(args.name, args.opts);
     childProps.set(args.name, args.props);
     const deps = args.opts.dependsOn;
+    rawDependsOn.set(args.name, deps);
     const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
     dependencies.set(
         args.name,

@@ -49,6 +49,7 @@ function host(name: string, role: "manager" | "worker", privateAddress: string, 
         machineId: `machine-${name}`,
         machineStatus,
         connection: { host: `203.0.113.${octet}`, user: "root", privateKey: pulumi.secret("PRIVATE KEY"), hostKey: `ssh-ed25519 AAAAhostkey${octet}`, dialErrorLimit: 5 },
+        machineSpec: '{"revision":0}',
     };
 }
 
@@ -85,7 +86,7 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
         await settle();
     });
 
-    it("declares one init, one tokens read, a join step for every node and one members step", () => {
+    it("declares one init, one tokens read, a join and a settle step for every node and one members step", () => {
         assert.deepEqual(commandsOf("c3").map((r) => r.name).sort(), [
             "c3-init-manager-1",
             "c3-join-manager-1",
@@ -94,6 +95,11 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
             "c3-join-worker-1",
             "c3-join-worker-2",
             "c3-members",
+            "c3-settle-manager-1",
+            "c3-settle-manager-2",
+            "c3-settle-manager-3",
+            "c3-settle-worker-1",
+            "c3-settle-worker-2",
             "c3-tokens",
         ]);
     });
@@ -104,6 +110,10 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
             assert.deepEqual(dependencies.get(`c3-join-${n}`), ["c3-init-manager-1", "c3-tokens"], n);
         }
         assert.deepEqual((dependencies.get("c3-members") ?? []).sort(), ["c3-join-manager-1", "c3-join-manager-2", "c3-join-manager-3", "c3-join-worker-1", "c3-join-worker-2"]);
+        // A new swarm rolls nothing: each node's settle step is a check after the members step, all in parallel.
+        for (const n of ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"]) {
+            assert.deepEqual(dependencies.get(`c3-settle-${n}`), [`c3-join-${n}`, "c3-members"], n);
+        }
     });
 
     it("initialises with autolock on the first manager's private address", () => {
@@ -181,6 +191,7 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
             sshAddress: "203.0.113.101",
             sshUser: "root",
             hostKey: "ssh-ed25519 AAAAhostkey101",
+            machineSpec: '{"revision":0}',
         });
     });
 });

@@ -41,7 +41,7 @@ describe("observeSwarm", () => {
             if (t.name === "manager-2") return { kind: "ok", stdout: `${swarmLine("active", true)}\n${nodeLine("manager-2", "Leader")}\n` };
             return { kind: "ok", stdout: swarmLine("active", false) };
         };
-        const o = await observeSwarm([host("manager-1"), host("manager-2"), host("worker-1"), host("worker-2", "new")], prober);
+        const o = await observeSwarm([host("manager-1"), host("manager-2"), host("worker-1"), host("worker-2", "new")], { prober });
         assert.deepEqual(asked, [
             "manager-1 ssh-ed25519 AAAAmanager-1 read with the node list",
             "manager-2 ssh-ed25519 AAAAmanager-2 read",
@@ -59,7 +59,7 @@ describe("observeSwarm", () => {
     it("stops the run, naming the host and both fingerprints, when a host presents another key than the pinned one", async () => {
         const prober = async (t: ProbeTarget): Promise<ProbeResult> =>
             t.name === "worker-1" ? { kind: "hostKeyMismatch", expected: "SHA256:pinned", presented: "SHA256:other" } : { kind: "ok", stdout: swarmLine("active", t.name === "manager-1") };
-        await assert.rejects(observeSwarm([host("manager-1"), host("worker-1")], prober), (err: Error) => {
+        await assert.rejects(observeSwarm([host("manager-1"), host("worker-1")], { prober }), (err: Error) => {
             assert.ok(err instanceof HostKeyChangedError);
             assert.match(err.message, /^swarmkit: host worker-1 \(10\.9\.0\.101:22\): its SSH host key changed: pinned SHA256:pinned, now presents SHA256:other/);
             return true;

@@ -139,4 +139,17 @@ describe("the swarm plan", () => {
         o.nodes = o.nodes!.map((n) => (n.hostname === "manager-3" ? { ...n, managerStatus: "Unreachable" } : n));
         assert.match(messages(plan(hosts(), o)), /warn: manager-3: its engine runs but the other managers cannot reach it: is 2377\/tcp open/);
     });
+
+    it("a roll: every rolling node joins again in its place, the swarm is not founded again, the operator stays", () => {
+        // The lab's new machines are in their other slot (new); the old ones still run and are read at their old address.
+        const rolling = hosts("new").map((h) => ({ ...h, rolling: true }));
+        const p = plan(rolling, healthy());
+        assert.equal(p.refound, undefined);
+        assert.equal(p.operator, "manager-1");
+        assert.deepEqual(Object.keys(p.nodeRepairs).sort(), [...ALL].sort());
+        for (const name of ALL) assert.match(p.nodeRepairs[name], /its machine is replaced/);
+        assert.deepEqual(p.leaveFirst, []);
+        assert.equal(p.membersRepair, undefined, "the old entries are the settle steps' to retire");
+        assert.match(messages(p), /manager-2: its settings changed: a new machine takes its place, then the old one leaves the swarm/);
+    });
 });

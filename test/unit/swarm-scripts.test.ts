@@ -37,6 +37,12 @@ case "$1 $2" in
   "swarm join-token") for a; do last=$a; done; echo "SWMTKN-1-$last"; exit 0 ;;
   "swarm unlock-key") echo SWMKEY-1-unlock; exit 0 ;;
   "node ls") printf '%b' "\${FAKE_NODES:-}"; exit 0 ;;
+  "service ls") [ -z "\${FAKE_SERVICES:-}" ] || echo "$FAKE_SERVICES"; exit 0 ;;
+  "service inspect") echo 2; exit 0 ;;
+  "service ps")
+    n=$(cat "$FAKE_DIR/service-ps" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/service-ps"
+    if [ "$n" -ge "\${FAKE_RUNNING_AFTER:-1}" ]; then printf 'Running 1 second ago\nRunning 2 minutes ago\n'; else printf 'Running 2 minutes ago\nPreparing 1 second ago\n'; fi
+    exit 0 ;;
   "node inspect")
     for id; do :; done
     case "$*" in
@@ -244,6 +250,70 @@ describe("the members step", () => {
     });
 });
 
+describe("the settle step (between two machines of a roll)", () => {
+    const ls = (rows: string[]) => rows.map((r) => `${r}\\n`).join("");
+
+    it("on a new manager: waits until it is reachable, demotes and removes its predecessor, drains itself", () => {
+        const script = scripts.renderSettle({ host: "manager-2", role: "manager", availability: "drain", runsOn: "manager-2" });
+        const r = run(script, {
+            state: "active",
+            env: {
+                FAKE_NODEID: "m2new",
+                FAKE_NODES: ls(["m1 manager-1 Ready Drain Leader", "m2old manager-2 Ready Drain Reachable", "m2new manager-2 Ready Active Reachable", "w1 worker-1 Ready Active"]),
+                FAKE_AVAIL_m2new: "active",
+                FAKE_AVAIL_m2old: "drain",
+            },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(nodeChanges(r.calls), ["node demote m2old", "node rm --force m2old", "node update --availability drain m2new"]);
+        assert.deepEqual(JSON.parse(r.stdout), { removed: ["m2old Ready"] });
+        assert.match(r.stderr, /host manager-2: step settle manager-2: retired the old entry m2old/);
+    });
+
+    it("for a new worker, on the operator: drains its predecessor so its tasks move, then removes it; touches no other node", () => {
+        const script = scripts.renderSettle({ host: "worker-1", role: "worker", availability: "active", nodeId: "w1new", runsOn: "manager-1" });
+        const r = run(script, {
+            state: "active",
+            env: { FAKE_NODES: ls(["m1 manager-1 Ready Drain Leader", "w1old worker-1 Ready Active", "w1new worker-1 Ready Active", "w2 worker-2 Ready Active"]) },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(nodeChanges(r.calls), ["node update --availability drain w1old", "node rm --force w1old"]);
+        assert.ok(r.calls.some((c) => c.startsWith("node ps w1old")), "waits until the old entry runs no task");
+        assert.ok(r.calls.some((c) => c.startsWith("service ls")), "waits until the services have their replicas again");
+        assert.deepEqual(JSON.parse(r.stdout), { removed: ["w1old Ready"] });
+    });
+
+    it("removes a drained predecessor only once every service has its replicas running again", () => {
+        const script = scripts.renderSettle({ host: "worker-1", role: "worker", availability: "active", nodeId: "w1new", runsOn: "manager-1" });
+        const r = run(script, {
+            state: "active",
+            env: { FAKE_NODES: ls(["w1old worker-1 Ready Active", "w1new worker-1 Ready Active"]), FAKE_SERVICES: "web", FAKE_RUNNING_AFTER: "4" },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        const polls = r.calls.map((c, i) => (c.startsWith("service ps web") ? i : -1)).filter((i) => i >= 0);
+        assert.equal(polls.length, 4, "polled until the 4th read showed both replicas running");
+        assert.ok(polls[polls.length - 1] < r.calls.indexOf("node rm --force w1old"), "removed after the replicas ran again");
+    });
+
+    it("removes a predecessor that is already gone without draining it, and is a no-op when there is none", () => {
+        const script = scripts.renderSettle({ host: "worker-1", role: "worker", availability: "active", nodeId: "w1new", runsOn: "manager-1" });
+        const gone = run(script, { state: "active", env: { FAKE_NODES: ls(["w1old worker-1 Down Active", "w1new worker-1 Ready Active"]) } });
+        assert.equal(gone.status, 0, gone.stderr);
+        assert.deepEqual(nodeChanges(gone.calls), ["node rm --force w1old"]);
+        const none = run(script, { state: "active", env: { FAKE_NODES: ls(["w1new worker-1 Ready Active", "w10 worker-10 Ready Active"]) } });
+        assert.equal(none.status, 0, none.stderr);
+        assert.deepEqual(nodeChanges(none.calls), []);
+        assert.deepEqual(JSON.parse(none.stdout), { removed: [] });
+    });
+
+    it("fails naming the host and the step when the node is not in the swarm", () => {
+        const script = scripts.renderSettle({ host: "manager-3", role: "manager", availability: "drain", runsOn: "manager-3" });
+        const r = run(script, { state: "inactive", env: { FAKE_NODEID: "" } });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /swarmkit: host manager-3: step settle manager-3: manager-3 is not in the swarm/);
+    });
+});
+
 describe("tokens, rotation and the observation's read", () => {
     it("prints both join tokens and the unlock key as JSON", () => {
         const r = run(scripts.renderTokens({ host: "manager-1" }), { state: "active" });
@@ -298,6 +368,8 @@ describe("every rendered script", () => {
             }),
             read: scripts.renderRead(),
             readQuick: scripts.renderRead(false),
+            settleManager: scripts.renderSettle({ host: "manager-2", role: "manager", availability: "drain", runsOn: "manager-2" }),
+            settleWorker: scripts.renderSettle({ host: "worker-1", role: "worker", availability: "active", nodeId: "w1", runsOn: "manager-1" }),
         };
         for (const [name, text] of Object.entries(rendered)) {
             const r = spawnSync("/bin/sh", ["-n"], { input: text, encoding: "utf8" });

@@ -46,6 +46,7 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
                 placements,
                 sshPublicKey: args.sshPublicKey,
                 sshPrivateKey: args.sshPrivateKey,
+                hardware: args,
             },
             this,
         );

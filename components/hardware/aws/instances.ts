@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import { SwarmkitConfig } from "../../config";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
-import { SshConnection, SwarmHost } from "../../host";
+import { SshConnection, SwarmHost, machineSpec } from "../../host";
 import { BOOTING_HOST, LIVE_HOST } from "../../ssh/dialPolicy";
 import { renderCloudInit } from "../cloudInit";
 import { createHostKey } from "../hostKey";
@@ -15,6 +15,7 @@ import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
 import { Network } from "./network";
 import { Placement } from "./placement";
 import { renderReadyCheck } from "../readiness";
+import { HardwareArgs, machineDependsOn } from "../types";
 import { awsTags } from "./tags";
 
 /**
@@ -33,6 +34,25 @@ export interface InstancesArgs {
     placements: Placement[];
     sshPublicKey: pulumi.Input<string>;
     sshPrivateKey: pulumi.Input<string>;
+    /** The hardware's args: the rollout the instances take part in. */
+    hardware?: HardwareArgs;
+}
+
+/**
+ * What makes an instance: a change of any of these replaces it, one node at a time. The instance type is among them
+ * (in place, AWS would stop and start every instance of a role at once, and autolocked managers come back locked),
+ * the looked-up image is not (a newer Ubuntu image applies to new instances only; set swarmkit:amiId to roll to one).
+ */
+export function awsMachineSpec(config: SwarmkitConfig, placement: Placement): string {
+    const settings = config.aws;
+    if (!settings) throw new Error("awsMachineSpec needs config.aws");
+    return machineSpec({
+        ami: settings.amiId ?? "newest Ubuntu 24.04 at creation",
+        instanceType: settings.instanceType[placement.role],
+        zone: placement.zone,
+        user: config.ssh.user,
+        revision: config.machineRevision,
+    });
 }
 
 export interface Machine {
@@ -70,6 +90,7 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
                 ),
         );
         const tags = awsTags(placement.name, placement.role);
+        const spec = awsMachineSpec(config, placement);
         const instance = new aws.ec2.Instance(
             `${name}-${placement.name}`,
             {
@@ -89,14 +110,16 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             },
             {
                 parent,
-                dependsOn: network.ready,
+                dependsOn: args.hardware
+                    ? machineDependsOn(args.hardware, { name: placement.name, role: placement.role, machineSpec: spec }, network.ready)
+                    : network.ready,
                 additionalSecretOutputs: ["userData"],
-                // Neither a newer image (looked up, or a new swarmkit:amiId) nor new user data touches running nodes:
-                // an image change would replace every node at once (and the swarm's raft state with them), a user-data
-                // change would stop and start them all (user data only acts at first boot anyway, and a restarted
-                // manager of an autolocked swarm waits for its unlock key). They apply to new nodes; roll a node on
-                // purpose with `pulumi up --replace <urn>`, one at a time.
-                ignoreChanges: ["ami", "userData"],
+                // A changed spec (instance type, a set amiId, zone, login user, machineRevision) replaces the
+                // instance, in the roll's order: a new instance joins before the old one leaves.
+                replacementTrigger: spec,
+                // User data acts at first boot only: the kit's firewall step applies new rules to running nodes, and
+                // anything else that changes it is in the spec. A looked-up image is kept until the spec changes.
+                ignoreChanges: settings.amiId === undefined ? ["ami", "userData"] : ["userData"],
             },
         );
         const connection: SshConnection = {
@@ -125,6 +148,7 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             connection,
             // Known only once the instance passed the check: the swarm bootstrap starts with a usable machine.
             machineId: pulumi.all([instance.id, ready.stdout]).apply(([id]) => id),
+            machineSpec: spec,
         };
         return { placement, instance, ready, zone: network.zones[placement.zone], host };
     });

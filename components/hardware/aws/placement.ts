@@ -1,7 +1,8 @@
 /**
  * Where each host goes: managers round-robin over the zones (manager-1 in zone 0, manager-2 in zone 1, ...), so
  * no zone ever holds a majority of the managers as long as there are 3 zones or more, and losing one zone keeps
- * raft's quorum; workers round-robin on their own, starting at zone 0 as well.
+ * raft's quorum; workers round-robin on their own, starting at zone 0 as well (with as many workers as zones, or
+ * more, every zone runs tasks: aws-3 and aws-5 have 3 workers for 3 zones).
  */
 import { Role, hostNames } from "../../host";
 

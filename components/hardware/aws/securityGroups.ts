@@ -12,21 +12,31 @@ import { ESP_PROTOCOL_NUMBER, PortRule, portTable } from "../../ports";
 import { ANYWHERE_IPV4 } from "./network";
 import { awsTags } from "./tags";
 
-/** AWS's way to say "no ports" for protocols without ports (ESP) and for "all protocols". */
-const NO_PORT = 0;
+/** AWS's way to say "all protocols" (and with it all ports). */
 const ALL_PROTOCOLS = "-1";
 
+/**
+ * The security group rule resources the AWS provider recommends (one resource per rule). Before, the kit used
+ * `aws.ec2.SecurityGroupRule`; the aliases carry each rule over, deleted before it is made again, because AWS refuses
+ * a second rule with the same permission.
+ */
+const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule";
+const OLD_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule";
+export const RULE_TYPES = { ingress: INGRESS, egress: EGRESS } as const;
+
 export interface RuleMatch {
-    protocol: string;
-    fromPort: number;
-    toPort: number;
+    ipProtocol: string;
+    /** Absent for protocols without ports (ESP). */
+    fromPort?: number;
+    toPort?: number;
 }
 
 /** Protocol and port range of one row, the way an AWS security group rule spells them. */
 export function ruleMatch(row: PortRule): RuleMatch {
-    if (row.protocol === "esp") return { protocol: String(ESP_PROTOCOL_NUMBER), fromPort: NO_PORT, toPort: NO_PORT };
+    if (row.protocol === "esp") return { ipProtocol: String(ESP_PROTOCOL_NUMBER) };
     if (row.port === undefined) throw new Error(`port table row ${row.name} (${row.protocol}) has no port`);
-    return { protocol: row.protocol, fromPort: row.port, toPort: row.port };
+    return { ipProtocol: row.protocol, fromPort: row.port, toPort: row.port };
 }
 
 export interface SecurityGroupsArgs {
@@ -42,6 +52,9 @@ export interface SecurityGroups {
     /** The rows published through the load balancer. */
     publishedRows: PortRule[];
 }
+
+/** The peer of a rule: a range, or a security group (the group itself for "between nodes"). */
+type Peer = { cidrIpv4: string } | { referencedSecurityGroupId: pulumi.Input<string> };
 
 export function createSecurityGroups(name: string, args: SecurityGroupsArgs, parent: pulumi.Resource): SecurityGroups {
     const table = portTable(args.publishedPorts);
@@ -61,51 +74,35 @@ export function createSecurityGroups(name: string, args: SecurityGroupsArgs, par
               )
             : undefined;
 
-    const rule = (resourceName: string, ruleArgs: aws.ec2.SecurityGroupRuleArgs) => new aws.ec2.SecurityGroupRule(resourceName, ruleArgs, { parent });
+    const carriedOver: pulumi.CustomResourceOptions = { parent, aliases: [{ type: OLD_RULE }], deleteBeforeReplace: true };
+    const ingress = (resourceName: string, group: aws.ec2.SecurityGroup, description: string, match: RuleMatch, peer: Peer) =>
+        new aws.vpc.SecurityGroupIngressRule(resourceName, { securityGroupId: group.id, description, ...match, ...peer, tags: awsTags(resourceName) }, carriedOver);
+    const egress = (resourceName: string, group: aws.ec2.SecurityGroup, description: string, match: RuleMatch, peer: Peer) =>
+        new aws.vpc.SecurityGroupEgressRule(resourceName, { securityGroupId: group.id, description, ...match, ...peer, tags: awsTags(resourceName) }, carriedOver);
 
     for (const row of table) {
-        let from: Pick<aws.ec2.SecurityGroupRuleArgs, "self" | "cidrBlocks" | "sourceSecurityGroupId">;
+        let from: Peer;
         switch (row.source) {
             case "nodes":
-                from = { self: true };
+                from = { referencedSecurityGroupId: nodes.id };
                 break;
             case "admin":
-                from = { cidrBlocks: [args.adminCidr] };
+                from = { cidrIpv4: args.adminCidr };
                 break;
             case "loadBalancer":
                 if (!loadBalancer) throw new Error(`port table row ${row.name} needs the load balancer's security group`);
-                from = { sourceSecurityGroupId: loadBalancer.id };
+                from = { referencedSecurityGroupId: loadBalancer.id };
                 break;
         }
-        rule(`${name}-nodes-in-${row.name}`, { type: "ingress", securityGroupId: nodes.id, description: row.description, ...ruleMatch(row), ...from });
+        ingress(`${name}-nodes-in-${row.name}`, nodes, row.description, ruleMatch(row), from);
     }
-    rule(`${name}-nodes-out-all`, {
-        type: "egress",
-        securityGroupId: nodes.id,
-        description: "All egress (package mirrors, registries, the AWS APIs)",
-        protocol: ALL_PROTOCOLS,
-        fromPort: NO_PORT,
-        toPort: NO_PORT,
-        cidrBlocks: [ANYWHERE_IPV4],
-    });
+    egress(`${name}-nodes-out-all`, nodes, "All egress (package mirrors, registries, the AWS APIs)", { ipProtocol: ALL_PROTOCOLS }, { cidrIpv4: ANYWHERE_IPV4 });
 
     if (loadBalancer) {
         for (const row of publishedRows) {
-            rule(`${name}-lb-in-${row.name}`, {
-                type: "ingress",
-                securityGroupId: loadBalancer.id,
-                description: `Listener ${row.name} from anywhere`,
-                ...ruleMatch(row),
-                cidrBlocks: [ANYWHERE_IPV4],
-            });
+            ingress(`${name}-lb-in-${row.name}`, loadBalancer, `Listener ${row.name} from anywhere`, ruleMatch(row), { cidrIpv4: ANYWHERE_IPV4 });
             // Traffic and health checks to the nodes; health checks obey the load balancer's egress rules.
-            rule(`${name}-lb-out-${row.name}`, {
-                type: "egress",
-                securityGroupId: loadBalancer.id,
-                description: `To the nodes on ${row.name}`,
-                ...ruleMatch(row),
-                sourceSecurityGroupId: nodes.id,
-            });
+            egress(`${name}-lb-out-${row.name}`, loadBalancer, `To the nodes on ${row.name}`, ruleMatch(row), { referencedSecurityGroupId: nodes.id });
         }
     }
     return { nodes, loadBalancer, publishedRows };

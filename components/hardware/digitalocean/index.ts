@@ -9,9 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
 import { DigitalOceanSettings, SwarmkitConfig } from "../../config";
-import { Role, SshConnection, SwarmHost, hostNames } from "../../host";
+import { Role, SshConnection, SwarmHost, hostNames, machineSpec } from "../../host";
 import { SSH_PORT, portTable } from "../../ports";
-import { Hardware, HardwareArgs } from "../types";
+import { Hardware, HardwareArgs, machineDependsOn } from "../types";
 import { inboundRules, outboundRules } from "./firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
 import { clusterTagName, dropletName, roleTagName } from "./naming";
@@ -23,15 +23,33 @@ import { dropletFirewall, dropletUserData } from "./userData";
 
 export interface DigitalOceanHostsArgs extends HardwareArgs {}
 
+/**
+ * What makes a droplet: a change of any of these replaces it, one node at a time. The size is among them (in place,
+ * a resize powers off every droplet of a role at once, and autolocked managers come back locked); user data is not
+ * (it acts at first boot only, and the kit's firewall step applies new rules to running droplets).
+ */
+export function dropletMachineSpec(config: SwarmkitConfig, settings: DigitalOceanSettings, role: Role): string {
+    return machineSpec({
+        image: settings.image,
+        size: settings.size[role],
+        region: settings.region,
+        vpc: settings.existingVpcId ?? settings.vpcCidr,
+        user: config.ssh.user,
+        revision: config.machineRevision,
+    });
+}
+
 export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
     public readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
-    public readonly vpc: digitalocean.Vpc;
+    /** Absent with swarmkit:vpcId: the droplets go into that existing VPC. */
+    public readonly vpc?: digitalocean.Vpc;
+    public readonly vpcId: pulumi.Output<string>;
     public readonly droplets: digitalocean.Droplet[];
     /** Absent with swarmkit:cloudFirewall false. */
     public readonly cloudFirewall?: digitalocean.Firewall;
     /** The host firewall of every droplet. */
-    public readonly firewall: HostFirewallArgs;
+    public readonly firewall: pulumi.Output<HostFirewallArgs>;
     /** Absent without published ports or with swarmkit:loadBalancer false. */
     public readonly loadBalancer?: digitalocean.LoadBalancer;
 
@@ -43,16 +61,26 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         const stack = pulumi.getStack();
         const layout = hostNames(config.managers, config.workers);
 
-        this.vpc = new digitalocean.Vpc(
-            `${name}-vpc`,
-            {
-                name: clusterTagName(stack),
-                region: settings.region,
-                ipRange: settings.vpcCidr,
-                description: `swarmkit stack ${stack}`,
-            },
-            { parent: this },
-        );
+        // DigitalOcean makes the first VPC of a region the region's default, and a default VPC can never be
+        // deleted: in a region without VPCs, `pulumi destroy` then leaves this one (see docs/digitalocean.md).
+        let vpcRange: pulumi.Output<string>;
+        if (settings.existingVpcId !== undefined) {
+            this.vpcId = pulumi.output(settings.existingVpcId);
+            vpcRange = digitalocean.getVpcOutput({ id: settings.existingVpcId }, { parent: this }).ipRange;
+        } else {
+            this.vpc = new digitalocean.Vpc(
+                `${name}-vpc`,
+                {
+                    name: clusterTagName(stack),
+                    region: settings.region,
+                    ipRange: settings.vpcCidr,
+                    description: `swarmkit stack ${stack}`,
+                },
+                { parent: this },
+            );
+            this.vpcId = this.vpc.id;
+            vpcRange = pulumi.output(settings.vpcCidr);
+        }
 
         // Tags are declared, not just named on the droplets, so the firewall and the load balancer that select by
         // them find them existing.
@@ -62,11 +90,10 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             roles.map((role) => [role, new digitalocean.Tag(`${name}-tag-${role}`, { name: roleTagName(stack, role) }, { parent: this })]),
         );
 
-        const sshKey = new digitalocean.SshKey(
-            `${name}-ssh-key`,
-            { name: clusterTagName(stack), publicKey: args.sshPublicKey },
-            { parent: this },
-        );
+        // A key the account already has is taken as it is: DigitalOcean refuses to upload the same key twice.
+        const sshKeyRef: pulumi.Input<string> =
+            settings.existingSshKey ??
+            new digitalocean.SshKey(`${name}-ssh-key`, { name: clusterTagName(stack), publicKey: args.sshPublicKey }, { parent: this }).fingerprint;
 
         if (wantsLoadBalancer(settings, config.publishedPorts)) {
             this.loadBalancer = new digitalocean.LoadBalancer(
@@ -74,7 +101,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 {
                     name: clusterTagName(stack),
                     region: settings.region,
-                    vpcUuid: this.vpc.id,
+                    vpcUuid: this.vpcId,
                     dropletTag: clusterTag.name,
                     forwardingRules: forwardingRules(config.publishedPorts),
                     healthcheck: healthcheck(config.publishedPorts),
@@ -100,11 +127,12 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             );
         }
 
-        this.firewall = dropletFirewall(config, settings);
+        this.firewall = vpcRange.apply((range) => dropletFirewall(config, { ...settings, vpcCidr: range }));
         const privateKey = pulumi.secret(args.sshPrivateKey);
         this.droplets = [];
         this.hosts = layout.map(({ name: hostName, role }) => {
             const hostKey = createHostKey(`${name}-${hostName}-host-key`, this);
+            const spec = dropletMachineSpec(config, settings, role);
             const droplet = new digitalocean.Droplet(
                 `${name}-${hostName}`,
                 {
@@ -112,8 +140,8 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     region: settings.region,
                     size: settings.size[role],
                     image: settings.image,
-                    vpcUuid: this.vpc.id,
-                    sshKeys: [sshKey.fingerprint],
+                    vpcUuid: this.vpcId,
+                    sshKeys: [sshKeyRef],
                     tags: [clusterTag.name, (roleTags.get(role) as digitalocean.Tag).name],
                     monitoring: true,
                     // The host firewall is iptables (IPv4) only: no public IPv6 address to leave unfiltered.
@@ -121,15 +149,29 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     // Secret: it carries the droplet's private host key.
                     userData: pulumi.secret(
                         pulumi
-                            .all([args.sshPublicKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
-                            .apply(([sshPublicKey, privateHostKey, publicHostKey]) =>
-                                dropletUserData({ hostname: hostName, config, settings, sshPublicKey, hostKey: { privateKey: privateHostKey, publicKey: publicHostKey } }),
+                            .all([args.sshPublicKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, vpcRange])
+                            .apply(([sshPublicKey, privateHostKey, publicHostKey, range]) =>
+                                dropletUserData({
+                                    hostname: hostName,
+                                    config,
+                                    settings: { ...settings, vpcCidr: range },
+                                    sshPublicKey,
+                                    hostKey: { privateKey: privateHostKey, publicKey: publicHostKey },
+                                }),
                             ),
                     ),
                 },
-                // User data acts at first boot only, and a change of it would replace every droplet at once: the
-                // host firewall step applies new rules to running droplets instead.
-                { parent: this, ignoreChanges: ["userData"], additionalSecretOutputs: ["userData"] },
+                {
+                    parent: this,
+                    // A changed spec (image, size, region, VPC, login user, machineRevision) replaces the droplet,
+                    // in the roll's order: a new droplet joins before the old one leaves.
+                    replacementTrigger: spec,
+                    dependsOn: machineDependsOn(args, { name: hostName, role, machineSpec: spec }),
+                    // User data acts at first boot only, and a change of it would replace every droplet at once: the
+                    // host firewall step applies new rules to running droplets instead.
+                    ignoreChanges: ["userData"],
+                    additionalSecretOutputs: ["userData"],
+                },
             );
             this.droplets.push(droplet);
 
@@ -161,6 +203,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 privateAddress: droplet.ipv4AddressPrivate,
                 connection,
                 machineId: pulumi.all([droplet.id, ready.stdout]).apply(([id]) => id),
+                machineSpec: spec,
             };
         });
 
@@ -168,7 +211,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         this.extraOutputs = { loadBalancerIp, dropletTag: clusterTag.name };
         this.registerOutputs({
             hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, sshAddress: h.sshAddress, privateAddress: h.privateAddress })),
-            vpcId: this.vpc.id,
+            vpcId: this.vpcId,
             loadBalancerIp,
         });
     }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmkitConfig } from "../../config";
-import { SwarmHost } from "../../host";
+import { SwarmHost, machineSpec } from "../../host";
 import { Hardware, HardwareArgs } from "../types";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { localVmFirewall, vmName } from "../multipass/localVm";
@@ -24,6 +24,16 @@ export class KvmHosts extends pulumi.ComponentResource implements Hardware {
         const vms = declareVmHosts(this, {
             prefix: name,
             hardware: args,
+            machineSpec: machineSpec({
+                image: settings.image,
+                vcpus: settings.vcpus,
+                memoryMiB: settings.memoryMiB,
+                diskGiB: settings.diskGiB,
+                osVariant: settings.osVariant,
+                network: settings.network,
+                user: config.ssh.user,
+                revision: config.machineRevision,
+            }),
             nodesCidr: settings.nodesCidr,
             scripts: (vm) => ({ create: renderKvmCreate({ name: vm, settings }), delete: renderKvmDelete({ name: vm, settings }) }),
             status: (vm) => kvmStatus(vm, settings.uri),

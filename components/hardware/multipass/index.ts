@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmkitConfig } from "../../config";
-import { SwarmHost } from "../../host";
+import { SwarmHost, machineSpec } from "../../host";
 import { Hardware, HardwareArgs } from "../types";
 import { renderMultipassCreate, renderMultipassDelete } from "./script";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
@@ -24,6 +24,7 @@ export class MultipassHosts extends pulumi.ComponentResource implements Hardware
         const vms = declareVmHosts(this, {
             prefix: name,
             hardware: args,
+            machineSpec: machineSpec({ image: settings.image, cpus: settings.cpus, memory: settings.memory, disk: settings.disk, user: config.ssh.user, revision: config.machineRevision }),
             nodesCidr: settings.nodesCidr,
             scripts: (vm) => ({ create: renderMultipassCreate({ name: vm, settings }), delete: renderMultipassDelete(vm) }),
             status: multipassStatus,

@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import { MachineStatus, SwarmHost, hostNames } from "../../host";
 import { BOOTING_HOST, DialPolicy, LIVE_HOST } from "../../ssh/dialPolicy";
 import { renderReadyCheck } from "../readiness";
-import { HardwareArgs } from "../types";
+import { HardwareArgs, machineDependsOn } from "../types";
 import { CLOUD_INIT_ENV, LocalVmUserDataArgs, localVmFirewall, localVmUserData, parseVmOutput, vmName } from "./localVm";
 
 export interface VmScripts {
@@ -27,6 +27,8 @@ export interface VmHostsArgs {
     status: (vm: string) => MachineStatus;
     /** Patience for the first SSH to a VM that just booted. */
     boot?: DialPolicy;
+    /** The settings that make one VM (image, CPUs, memory, disk, revision): a change replaces it. */
+    machineSpec: string;
 }
 
 const START = "SWARMKIT_VM_START";
@@ -62,9 +64,16 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
                 // An existing VM's host key is the one this command printed when it made the VM.
                 addPreviousOutputInEnv: true,
             },
-            // A VM's name is taken while it exists: the old one goes before its replacement. A stopped VM is started
-            // by running the create script again (a start request); otherwise the request is ignored.
-            { parent, deleteBeforeReplace: true, ignoreChanges: status === "starting" ? [] : [`environment.${START}`] },
+            // A VM's name is taken while it exists: the old one goes before its replacement (in a rolling change, one
+            // VM at a time). A stopped VM is started by running the create script again (a start request); otherwise
+            // the request is ignored.
+            {
+                parent,
+                deleteBeforeReplace: true,
+                replacementTrigger: args.machineSpec,
+                dependsOn: machineDependsOn(args.hardware, { name: hostName, role, machineSpec: args.machineSpec }),
+                ignoreChanges: status === "starting" ? [] : [`environment.${START}`],
+            },
         );
         const vmOut = machine.stdout.apply(parseVmOutput);
         ranges.push(vmOut.apply((o) => o.nodesCidr));
@@ -93,6 +102,7 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
             privateAddress: address,
             machineId: pulumi.all([vmOut, ready.stdout]).apply(([o]) => o.id),
             machineStatus: status,
+            machineSpec: args.machineSpec,
             connection: { ...base, ...LIVE_HOST },
         };
     });

@@ -1,22 +1,51 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { LabSettings, SwarmkitConfig } from "../../config";
+import { LAB_MAX_WORKERS, LabSettings, SwarmkitConfig } from "../../config";
 import { HostFirewallArgs, renderHostFirewall } from "../../firewall/hostFirewall";
-import { SwarmHost, hostNames } from "../../host";
+import { SwarmHost, hostNames, machineSpec } from "../../host";
 import { nthAddress } from "../../net";
 import { LAB_HOST } from "../../ssh/dialPolicy";
-import { Hardware, HardwareArgs } from "../types";
+import { Hardware, HardwareArgs, machineDependsOn } from "../types";
 import { labHostStatus, labNetworkUp } from "./status";
 
 /** Relative to the project directory, where Pulumi runs the program, so a moved checkout still destroys. */
 const LAB_SCRIPTS = "scripts/lab";
 
-/** Lab host addresses: managers from .11, workers from .101 (room for 89 managers and 150 workers). */
-export function labAddress(lab: LabSettings, role: "manager" | "worker", index: number): string {
-    return nthAddress(lab.subnet, (role === "manager" ? 10 : 100) + index);
+/**
+ * Where a lab host's machine lives. A host has two slots, as a VM's replacement gets a new address: its machine is in
+ * one, and a rolling replacement makes the new machine in the other while the old one still runs.
+ */
+export type LabSlot = "a" | "b";
+
+/** Lab host addresses: managers from .11 (their replacements from .51), workers from .101 (replacements from .171). */
+export function labAddress(lab: LabSettings, role: "manager" | "worker", index: number, slot: LabSlot = "a"): string {
+    const base = role === "manager" ? (slot === "a" ? 10 : 50) : slot === "a" ? 100 : 100 + LAB_MAX_WORKERS;
+    return nthAddress(lab.subnet, base + index);
 }
 
-/** Where lab hosts' addresses lie: the gateway (.1, the Pulumi host) and .251-.254 are not nodes. */
+/** The machine's own name (its namespace, its folder): the host's name, with "-b" in the second slot. */
+export function labMachineName(host: string, slot: LabSlot): string {
+    return slot === "a" ? host : `${host}-b`;
+}
+
+/** What makes a lab host's machine: a change of it replaces the machine. */
+export function labMachineSpec(config: Pick<SwarmkitConfig, "machineRevision">): string {
+    return machineSpec({ revision: config.machineRevision });
+}
+
+/**
+ * The slot a host's machine is in after this run: where the last deployment put it (told by its address), or the
+ * other one when the machine is replaced. Without a record, the slot whose machine is on disk.
+ */
+export function labSlot(lab: LabSettings, role: "manager" | "worker", index: number, previousAddress: string | undefined, replaced: boolean, onDisk: (slot: LabSlot) => boolean): LabSlot {
+    let current: LabSlot;
+    if (previousAddress !== undefined) current = previousAddress === labAddress(lab, role, index, "b") ? "b" : "a";
+    else current = !onDisk("a") && onDisk("b") ? "b" : "a";
+    if (!replaced) return current;
+    return current === "a" ? "b" : "a";
+}
+
+/** Where lab hosts' addresses lie (both slots): the gateway (.1, the Pulumi host) and .251-.254 are not nodes. */
 export function labNodesRange(lab: LabSettings): string {
     return `${nthAddress(lab.subnet, 11)}-${nthAddress(lab.subnet, 250)}`;
 }
@@ -92,29 +121,40 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
         };
         const bootFirewall = labBootFirewall(lab);
 
+        const spec = labMachineSpec(config);
         const counters = { manager: 0, worker: 0 };
         this.hosts = hostNames(config.managers, config.workers).map(({ name: hostName, role }) => {
-            const address = labAddress(lab, role, ++counters[role]);
-            const status = labHostStatus(lab.name, hostName);
+            const index = ++counters[role];
+            const after = machineDependsOn(args, { name: hostName, role, machineSpec: spec }, [network]);
+            const replaced = args.rollout?.rolling(hostName) ?? false;
+            const slot = labSlot(lab, role, index, args.rollout?.previousNode(hostName)?.privateAddress, replaced, (s) =>
+                labHostStatus(lab.name, labMachineName(hostName, s)) !== "new",
+            );
+            const machineName = labMachineName(hostName, slot);
+            const address = labAddress(lab, role, index, slot);
+            const status = labHostStatus(lab.name, machineName);
             const machine = new command.local.Command(
                 `${name}-${hostName}`,
                 {
-                    create: `bash ${LAB_SCRIPTS}/host.sh up ${lab.name} ${hostName} ${address}/24 ${gateway}`,
-                    delete: `bash ${LAB_SCRIPTS}/host.sh down ${lab.name} ${hostName}`,
+                    create: `bash ${LAB_SCRIPTS}/host.sh up ${lab.name} ${machineName} ${address}/24 ${gateway}`,
+                    delete: `bash ${LAB_SCRIPTS}/host.sh down ${lab.name} ${machineName}`,
                     environment: {
                         SWARMKIT_LAB_PUBLIC_KEY: args.sshPublicKey,
                         SWARMKIT_LAB_FIREWALL: bootFirewall,
                         [START]: startRequest(status !== "running"),
+                        // The swarm node's hostname is the host's name in either slot.
+                        ...(slot === "b" ? { SWARMKIT_LAB_HOSTNAME: hostName } : {}),
+                        ...(lab.images !== undefined ? { SWARMKIT_LAB_IMAGES: lab.images } : {}),
                     },
-                    // Its name and address make the machine: another one is another machine.
+                    // Its name and address make the machine: another one is another machine. A new spec gives it
+                    // the other slot, and so another address.
                     triggers: [lab.name, hostName, address],
                     addPreviousOutputInEnv: false,
                 },
-                // A host's name and address are taken while it exists: the old one goes before its replacement.
+                // Created before its predecessor is deleted: during a roll both run, each in its own slot.
                 {
                     parent: this,
-                    dependsOn: [network],
-                    deleteBeforeReplace: true,
+                    dependsOn: after,
                     ignoreChanges: status === "running" ? [`environment.${START}`] : [],
                 },
             );
@@ -127,6 +167,7 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
                 privateAddress: reachable,
                 machineId: identity.apply((i) => i.machineId),
                 machineStatus: status,
+                machineSpec: spec,
                 connection: {
                     host: reachable,
                     user: config.ssh.user,
