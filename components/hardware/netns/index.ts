@@ -151,10 +151,13 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
                     triggers: [lab.name, hostName, address],
                     addPreviousOutputInEnv: false,
                 },
-                // Created before its predecessor is deleted: during a roll both run, each in its own slot.
+                // In a roll the new machine is made in the other slot before its predecessor goes, and both run for a
+                // moment. Any other replacement (pulumi up --replace, a new lab name or subnet) reuses the host's
+                // name, so the old machine goes first.
                 {
                     parent: this,
                     dependsOn: after,
+                    deleteBeforeReplace: !replaced,
                     ignoreChanges: status === "running" ? [`environment.${START}`] : [],
                 },
             );
