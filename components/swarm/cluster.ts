@@ -216,7 +216,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         };
         const availability = (host: SwarmHost) => (host.role === "manager" && args.drainManagers ? "drain" : "active");
         // A manager settles itself; a worker is settled by the operator.
-        const settleStep = (j: { host: SwarmHost; join: command.remote.Command; nodeId: pulumi.Output<string> }, dependsOn: pulumi.Input<pulumi.Resource>[]) => {
+        const settleStep = (j: { host: SwarmHost; join: command.remote.Command; nodeId: pulumi.Output<string> }) => {
             const { host } = j;
             const self = host.role === "manager";
             return remote(
@@ -230,9 +230,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
                           ),
                     triggers: [host.machineId, clusterId],
                 },
-                { dependsOn: [j.join, ...dependsOn] },
+                { dependsOn: [j.join] },
             );
         };
+        // A node that does not roll has a settle step too, so that the set of steps stays the same from run to run,
+        // but it runs nothing (no command, so no SSH): the members step has already set its entry right. Its
+        // inputs are ignored, so the step a roll left behind stays as it is; the next roll replaces it.
+        const settlePlaceholder = (j: { host: SwarmHost; join: command.remote.Command }) =>
+            remote(
+                `${name}-settle-${j.host.name}`,
+                { connection: commandConnection(j.host), triggers: [clusterId] },
+                { dependsOn: [j.join, members], ignoreChanges: ["create", "connection", "triggers"] },
+            );
 
         // The rolling nodes first, one after the other: each joins with the last deployment's tokens (a manager
         // with the manager token, so that it is a manager as soon as it is in), through the managers that are final
@@ -258,7 +267,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             );
             const j = joinStep(host, stdin, ready(host));
             joined.set(host.name, j);
-            settled[host.name] = settleStep(j, []);
+            settled[host.name] = settleStep(j);
         }
 
         const tokensStep = tokensCommand();
@@ -299,8 +308,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             },
             { dependsOn: [...all.map((j) => j.join), ...rollDone()], ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
         );
-        // The nodes that did not roll settle after the member list is right: for them it is a check.
-        for (const j of all) if (!settled[j.host.name]) settled[j.host.name] = settleStep(j, [members]);
+        for (const j of all) if (!settled[j.host.name]) settled[j.host.name] = settlePlaceholder(j);
         rollout.release(chain, settled);
         if (chain.length > 0) pulumi.log.info(`swarmkit: rolling replacement, one node at a time: ${chain.join(" → ")}`, this);
 

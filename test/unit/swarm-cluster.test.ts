@@ -110,9 +110,12 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
             assert.deepEqual(dependencies.get(`c3-join-${n}`), ["c3-init-manager-1", "c3-tokens"], n);
         }
         assert.deepEqual((dependencies.get("c3-members") ?? []).sort(), ["c3-join-manager-1", "c3-join-manager-2", "c3-join-manager-3", "c3-join-worker-1", "c3-join-worker-2"]);
-        // A new swarm rolls nothing: each node's settle step is a check after the members step, all in parallel.
+        // A new swarm rolls nothing: each node's settle step is a placeholder after the members step that runs no
+        // command (so no SSH), its inputs ignored so that a later run leaves it as it is.
         for (const n of ["manager-1", "manager-2", "manager-3", "worker-1", "worker-2"]) {
             assert.deepEqual(dependencies.get(`c3-settle-${n}`), [`c3-join-${n}`, "c3-members"], n);
+            assert.equal(byName(`c3-settle-${n}`).inputs.create, undefined, n);
+            assert.deepEqual(childOptions.get(`c3-settle-${n}`)?.ignoreChanges, ["create", "connection", "triggers"], n);
         }
     });
 
