@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig } from "./config";
 import { HostFirewalls } from "./firewall/hostFirewalls";
 import { createHardware } from "./hardware";
+import { networkChange } from "./hardware/network";
 import { HostKeyChangedError, SwarmObservation, observeSwarm } from "./swarm/observe";
 import { SwarmCluster } from "./swarm/cluster";
 import { readPreviousDeployment } from "./swarm/previous";
@@ -26,7 +27,10 @@ export async function swarmkitProgram() {
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
         throw err;
     }
-    const rollout = new Rollout(await readPreviousDeployment());
+    const previous = await readPreviousDeployment();
+    const moved = networkChange(config, previous);
+    if (moved) throw new pulumi.RunError(`swarmkit: ${moved}`);
+    const rollout = new Rollout(previous);
     const { hardware, sshKey } = await createHardware(config, rollout);
     // Read the live machines before any step on them is declared: what the run finds is said first, and a changed
     // host key stops the run before anything talks to that host.

@@ -16,6 +16,7 @@ import { Network } from "./network";
 import { Placement } from "./placement";
 import { renderReadyCheck } from "../readiness";
 import { HardwareArgs, machineDependsOn } from "../types";
+import { machineNetwork } from "../network";
 import { awsTags } from "./tags";
 
 /**
@@ -39,7 +40,8 @@ export interface InstancesArgs {
 }
 
 /**
- * What makes an instance: a change of any of these replaces it, one node at a time. The instance type is among them
+ * What makes an instance: a change of any of these replaces it, one node at a time. Its network is part of it too,
+ * though a change of network is refused on a live stack (components/hardware/network.ts). The instance type is among them
  * (in place, AWS would stop and start every instance of a role at once, and autolocked managers come back locked),
  * the looked-up image is not (a newer Ubuntu image applies to new instances only; set swarmkit:amiId to roll to one).
  */
@@ -50,6 +52,7 @@ export function awsMachineSpec(config: SwarmkitConfig, placement: Placement): st
         ami: settings.amiId ?? "newest Ubuntu 24.04 at creation",
         instanceType: settings.instanceType[placement.role],
         zone: placement.zone,
+        network: machineNetwork(config),
         user: config.ssh.user,
         revision: config.machineRevision,
     });

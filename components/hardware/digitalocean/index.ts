@@ -12,6 +12,7 @@ import { DigitalOceanSettings, SwarmkitConfig } from "../../config";
 import { Role, SshConnection, SwarmHost, hostNames, machineSpec } from "../../host";
 import { SSH_PORT, portTable } from "../../ports";
 import { Hardware, HardwareArgs, machineDependsOn } from "../types";
+import { machineNetwork } from "../network";
 import { inboundRules, outboundRules } from "./firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
 import { clusterTagName, dropletName, roleTagName } from "./naming";
@@ -33,7 +34,7 @@ export function dropletMachineSpec(config: SwarmkitConfig, settings: DigitalOcea
         image: settings.image,
         size: settings.size[role],
         region: settings.region,
-        vpc: settings.existingVpcId ?? settings.vpcCidr,
+        network: machineNetwork(config),
         user: config.ssh.user,
         revision: config.machineRevision,
     });
@@ -163,7 +164,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 },
                 {
                     parent: this,
-                    // A changed spec (image, size, region, VPC, login user, machineRevision) replaces the droplet,
+                    // A changed spec (image, size, login user, machineRevision) replaces the droplet,
                     // in the roll's order: a new droplet joins before the old one leaves.
                     replacementTrigger: spec,
                     dependsOn: machineDependsOn(args, { name: hostName, role, machineSpec: spec }),

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmkitConfig } from "../../config";
 import { SwarmHost, machineSpec } from "../../host";
+import { machineNetwork } from "../network";
 import { Hardware, HardwareArgs } from "../types";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { localVmFirewall, vmName } from "../multipass/localVm";
@@ -30,7 +31,7 @@ export class KvmHosts extends pulumi.ComponentResource implements Hardware {
                 memoryMiB: settings.memoryMiB,
                 diskGiB: settings.diskGiB,
                 osVariant: settings.osVariant,
-                network: settings.network,
+                network: machineNetwork(config),
                 user: config.ssh.user,
                 revision: config.machineRevision,
             }),
