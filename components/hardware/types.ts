@@ -20,12 +20,12 @@ export interface HardwareArgs {
 
 /** What a machine resource waits for in the roll, with the hardware's own dependencies. */
 export function machineDependsOn(
-    args: HardwareArgs,
+    rollout: Rollout | undefined,
     host: { name: string; role: "manager" | "worker"; machineSpec: string },
     own: pulumi.Resource[] = [],
 ): pulumi.Input<pulumi.Resource[]> {
-    if (!args.rollout) return own;
-    return args.rollout.machineDependsOn(host.name, host.role, host.machineSpec).then((roll) => [...own, ...roll]);
+    if (!rollout) return own;
+    return rollout.machineDependsOn(host.name, host.role, host.machineSpec).then((roll) => [...own, ...roll]);
 }
 
 /** What every hardware component offers: the hosts in the common shape, their firewall rules, extra outputs. */

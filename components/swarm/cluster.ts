@@ -162,39 +162,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const clusterId = initInfo.apply((i) => i.clusterId);
         const operatorConnection = commandConnection(operator);
 
-        // Settle steps of the rolling nodes, filled in as they are declared: the roll's end is the last one.
+        // Every node's settle step, the rolling nodes' first, in the roll's order.
         const settled: Record<string, command.remote.Command> = {};
-        const rollDone = () => (chain.length > 0 ? [settled[chain[chain.length - 1]]] : []);
-
-        // Rotation runs when tokenRotation changes, and only then: a change of operator updates the step with a
-        // no-op instead of rotating again.
-        const rotation = args.tokenRotation ?? 0;
-        const tokensCommand = (): command.remote.Command => {
-            const rotate =
-                rotation > 0
-                    ? remote(
-                          `${name}-rotate-tokens`,
-                          {
-                              connection: operatorConnection,
-                              create: scripts.renderRotateTokens({ host: operator.name }),
-                              update: "true",
-                              triggers: [clusterId, rotation],
-                          },
-                          // Not while nodes join with the tokens of the last deployment.
-                          { dependsOn: [init, ...rollDone()] },
-                      )
-                    : undefined;
-            return remote(
-                `${name}-tokens`,
-                {
-                    connection: operatorConnection,
-                    create: scripts.renderTokens({ host: operator.name }),
-                    triggers: [clusterId, args.autolock, rotation],
-                    logging: "none",
-                },
-                { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: [init, ...(rotate ? [rotate] : []), ...rollDone()] },
-            );
-        };
 
         const joinStep = (host: SwarmHost, stdin: pulumi.Output<string>, dependsOn: pulumi.Input<pulumi.Resource>[]) => {
             const reason = plan.nodeRepairs[host.name];
@@ -258,7 +227,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             const stdin = pulumi.secret(
                 addresses.apply((managerAddresses) =>
                     scripts.nodeStepInput({
-                        workerToken: host.role === "manager" ? previousTokens.manager : previousTokens.worker,
+                        joinToken: host.role === "manager" ? previousTokens.manager : previousTokens.worker,
                         unlockKey: host.role === "manager" ? previousTokens.unlockKey : "",
                         leaveFirst: false,
                         managerAddresses,
@@ -269,8 +238,37 @@ export class SwarmCluster extends pulumi.ComponentResource {
             joined.set(host.name, j);
             settled[host.name] = settleStep(j);
         }
+        // The roll's end. Rotation, the tokens read and the members step wait for it: the rolling nodes join with the
+        // last deployment's tokens, and the member list is made right once every machine is in.
+        const rollDone = chain.length > 0 ? [settled[chain[chain.length - 1]]] : [];
 
-        const tokensStep = tokensCommand();
+        // Rotation runs when tokenRotation changes, and only then: a change of operator updates the step with a
+        // no-op instead of rotating again.
+        const rotation = args.tokenRotation ?? 0;
+        const rotate =
+            rotation > 0
+                ? remote(
+                      `${name}-rotate-tokens`,
+                      {
+                          connection: operatorConnection,
+                          create: scripts.renderRotateTokens({ host: operator.name }),
+                          update: "true",
+                          triggers: [clusterId, rotation],
+                      },
+                      // Not while nodes join with the tokens of the last deployment.
+                      { dependsOn: [init, ...rollDone] },
+                  )
+                : undefined;
+        const tokensStep = remote(
+            `${name}-tokens`,
+            {
+                connection: operatorConnection,
+                create: scripts.renderTokens({ host: operator.name }),
+                triggers: [clusterId, args.autolock, rotation],
+                logging: "none",
+            },
+            { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: [init, ...(rotate ? [rotate] : []), ...rollDone] },
+        );
         // Secret explicitly as well: additionalSecretOutputs is applied by the engine, not by every code path.
         const tokens = pulumi.secret(tokensStep.stdout).apply((out) => JSON.parse(out) as Tokens);
 
@@ -282,7 +280,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             const stdin = pulumi.secret(
                 pulumi.all([tokens, managerAddresses]).apply(([t, addresses]) =>
                     scripts.nodeStepInput({
-                        workerToken: t.worker,
+                        joinToken: t.worker,
                         unlockKey: host.role === "manager" ? t.unlockKey : "",
                         leaveFirst: plan.leaveFirst.includes(host.name),
                         managerAddresses: addresses,
@@ -306,7 +304,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 ),
                 triggers: [clusterId, repairSlot(plan.membersRepair)],
             },
-            { dependsOn: [...all.map((j) => j.join), ...rollDone()], ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
+            { dependsOn: [...all.map((j) => j.join), ...rollDone], ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
         );
         for (const j of all) if (!settled[j.host.name]) settled[j.host.name] = settlePlaceholder(j);
         rollout.release(chain, settled);

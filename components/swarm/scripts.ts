@@ -108,7 +108,8 @@ export interface NodeStepArgs {
 
 /** What the node step reads on stdin, one item per line. Secret as a whole: it carries the token and the key. */
 export interface NodeStepInput {
-    workerToken: string;
+    /** The worker token, or the manager token for a manager that replaces another in a roll (it joins as a manager). */
+    joinToken: string;
     /** Empty when autolock is off. */
     unlockKey: string;
     /** Leave whatever swarm the node is in first: the swarm it knew is gone and a new one was formed. */
@@ -118,14 +119,15 @@ export interface NodeStepInput {
 }
 
 export function nodeStepInput(input: NodeStepInput): string {
-    return [input.workerToken, input.unlockKey, input.leaveFirst ? "leave" : "stay", input.managerAddresses.join(" ")].join("\n") + "\n";
+    return [input.joinToken, input.unlockKey, input.leaveFirst ? "leave" : "stay", input.managerAddresses.join(" ")].join("\n") + "\n";
 }
 
 /**
  * Brings one node into the swarm, whatever state it is in: a manager that came back locked (autolock) is unlocked
  * with the stack's key; a node in another swarm, stuck pending, or told the old swarm is gone leaves first; a node
- * that is not in the swarm joins as a worker (managers are promoted afterwards, one at a time, by the members
- * step). A node already in this swarm is left alone. Reads NodeStepInput on stdin; prints the node ID.
+ * that is not in the swarm joins with the token it is given: the worker token (managers are promoted afterwards, one
+ * at a time, by the members step), or in a roll a manager's the manager token. A node already in this swarm is left
+ * alone. Reads NodeStepInput on stdin; prints the node ID.
  */
 export function renderNodeStep(args: NodeStepArgs): string {
     return script({ host: args.host, step: "join" }, [
@@ -189,6 +191,24 @@ export function renderNodeStep(args: NodeStepArgs): string {
     ]);
 }
 
+/**
+ * `remove_entry ID WHAT MANAGER_STATUS`: takes a swarm entry out, demoting it first when it is a manager (and waiting
+ * until it is one no more), so the raft group shrinks before the entry goes. WHAT names it in a failure. Shared by
+ * the members step (stale and removed nodes) and the settle step (a replaced machine's entry).
+ */
+const REMOVE_ENTRY = [
+    "remove_entry() {",
+    '  if [ -n "$3" ]; then',
+    '    retry docker node demote "$1" >/dev/null || fail "docker node demote $2 failed"',
+    "    i=0",
+    `    while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$1" 2>/dev/null | grep -q manager; do`,
+    `      i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${POLL}`,
+    "    done",
+    "  fi",
+    '  retry docker node rm --force "$1" >/dev/null || fail "docker node rm $2 failed"',
+    "}",
+];
+
 export interface MemberNode {
     name: string;
     role: "manager" | "worker";
@@ -232,6 +252,7 @@ export function renderMembers(args: MembersArgs): string {
         `[ "$current" = ${args.autolock} ] || retry docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
         `wanted=' ${ids.join(" ")} '`,
         "self=$(docker info --format '{{.Swarm.NodeID}}')",
+        ...REMOVE_ENTRY,
         "removed=''",
         "entries=$(retry docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.ManagerStatus}}') || fail \"cannot list the swarm's nodes\"",
         "while read -r id hostname status manager_status; do",
@@ -242,14 +263,7 @@ export function renderMembers(args: MembersArgs): string {
         "    Down:*|*:manager-[0-9]*|*:worker-[0-9]*) ;;",
         '    *) log "leaving $hostname ($id) alone: it is not a node of this stack"; continue ;;',
         "  esac",
-        '  if [ -n "$manager_status" ]; then',
-        '    retry docker node demote "$id" >/dev/null || fail "docker node demote $hostname ($id) failed"',
-        "    i=0",
-        `    while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$id" | grep -q manager; do`,
-        `      i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${POLL}`,
-        "    done",
-        "  fi",
-        '  retry docker node rm --force "$id" >/dev/null || fail "docker node rm $hostname ($id) failed"',
+        '  remove_entry "$id" "$hostname ($id)" "$manager_status"',
         '  removed="$removed${removed:+,}\\"$hostname $id $status\\""',
         "done <<SWARMKIT_ENTRIES",
         "$entries",
@@ -352,6 +366,7 @@ export function renderSettle(args: SettleArgs): string {
         "}",
         // Tasks of the entry still running: drained, they stop a moment later.
         `still_running() { docker node ps "$1" --format '{{.CurrentState}}' 2>/dev/null | grep -q '^Running'; }`,
+        ...REMOVE_ENTRY,
         "removed=''",
         "entries=$(retry docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.Availability}} {{.ManagerStatus}}') || fail \"cannot list the swarm's nodes\"",
         "while read -r old hostname status availability manager_status; do",
@@ -364,14 +379,7 @@ export function renderSettle(args: SettleArgs): string {
         `      sleep ${POLL}`,
         "    done",
         "  fi",
-        '  if [ -n "$manager_status" ]; then',
-        '    retry docker node demote "$old" >/dev/null || fail "docker node demote of the old entry $old failed"',
-        "    i=0",
-        `    while docker node inspect --format '{{if .ManagerStatus}}manager{{end}}' "$old" 2>/dev/null | grep -q manager; do`,
-        `      i=$((i + 1)); [ "$i" -lt ${60 * POLLS_PER_SECOND} ] || break; sleep ${POLL}`,
-        "    done",
-        "  fi",
-        '  retry docker node rm --force "$old" >/dev/null || fail "docker node rm of the old entry $old failed"',
+        '  remove_entry "$old" "of the old entry $old" "$manager_status"',
         '  log "retired the old entry $old ($status)"',
         '  removed="$removed${removed:+,}\\"$old $status\\""',
         "done <<SWARMKIT_ENTRIES",

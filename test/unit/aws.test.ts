@@ -24,7 +24,7 @@ import {
     resolvedDependencies,
     reveal,
 } from "./mocks";
-import { PREVIOUS_TOKENS, healthyObservation, previousDeployment, replacementChain } from "./roll";
+import { PREVIOUS_TOKENS, previousDeployment, replacementChain, rollSwarm } from "./roll";
 import type { Rollout } from "../../components/swarm/rollout";
 import type { SwarmCluster } from "../../components/swarm/cluster";
 import type { SwarmObservation } from "../../components/swarm/observe";
@@ -723,22 +723,15 @@ describe("AWS: a change of instance type rolls the swarm one node at a time", ()
         const { AwsHosts: Hosts } = await import("../../components/hardware/aws");
         const { awsMachineSpec } = await import("../../components/hardware/aws/instances");
         const { placeHosts } = await import("../../components/hardware/aws/placement");
-        const { SwarmCluster: Cluster } = await import("../../components/swarm/cluster");
         const { Rollout: RolloutClass } = await import("../../components/swarm/rollout");
         const before = parseConfig((k) => rawConfig({})[k]);
         const after = parseConfig((k) => rawConfig({ "swarmkit:managerSize": "t3.large", "swarmkit:workerSize": "t3.xlarge" })[k]);
         const placements = placeHosts(3, 2, 3);
         const rollout = new RolloutClass(previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(before, p) }))));
         const hw = new Hosts("awsroll", { config: after, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout }, { transformations: [recordDependencies] });
-        const cluster = new Cluster(
-            swarm,
-            { hosts: hw.hosts, autolock: true, drainManagers: true, observation: healthyObservation(placements.map((p) => p.name)), rollout },
-            { transformations: [recordDependencies] },
-        );
-        built = { hw, config: after, rollout, cluster };
-        await unwrap(cluster.nodes);
-        await quiet();
-        chain = await replacementChain(swarm, Object.fromEntries(placements.map((p) => [p.name, `awsroll-${p.name}`])));
+        const rolled = await rollSwarm(swarm, "awsroll", hw.hosts, rollout, quiet);
+        built = { hw, config: after, rollout, cluster: rolled.cluster };
+        chain = rolled.chain;
     });
 
     it("replaces the instances in one chain: the other managers, the first manager, then the workers", () => {

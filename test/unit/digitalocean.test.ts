@@ -18,7 +18,7 @@ import {
     fakeKeyPair,
     addCallFaker,
 } from "./mocks";
-import { healthyObservation, previousDeployment, replacementChain } from "./roll";
+import { previousDeployment, rollSwarm } from "./roll";
 import { cidrsOverlap } from "../../components/net";
 import { retryWaitSeconds } from "../../components/ssh/dialPolicy";
 import type { SwarmObservation } from "../../components/swarm/observe";
@@ -496,7 +496,6 @@ describe("DigitalOcean: a change of droplet size rolls the swarm one node at a t
     let chain: string[];
     before(async () => {
         const { dropletMachineSpec } = await import("../../components/hardware/digitalocean");
-        const { SwarmCluster } = await import("../../components/swarm/cluster");
         const { Rollout } = await import("../../components/swarm/rollout");
         const old = configOf({ "swarmkit:workers": "2" });
         const next = configOf({ "swarmkit:workers": "2", "swarmkit:managerSize": "s-2vcpu-4gb", "swarmkit:workerSize": "s-4vcpu-8gb" });
@@ -510,14 +509,7 @@ describe("DigitalOcean: a change of droplet size rolls the swarm one node at a t
             { transformations: [recordDependencies] },
         );
         hosts = component.hosts;
-        const cluster = new SwarmCluster(
-            swarm,
-            { hosts, autolock: true, drainManagers: true, observation: healthyObservation(layout.map((h) => h.name)), rollout },
-            { transformations: [recordDependencies] },
-        );
-        await unwrap(cluster.nodes);
-        await settle();
-        chain = await replacementChain(swarm, Object.fromEntries(layout.map((h) => [h.name, `doroll-${h.name}`])));
+        ({ chain } = await rollSwarm(swarm, "doroll", hosts, rollout, settle));
     });
 
     it("replaces the droplets in one chain: the other managers, the first manager, then the workers", () => {

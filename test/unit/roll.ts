@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import type { SwarmHost } from "../../components/host";
 import type { PreviousDeployment } from "../../components/swarm/previous";
 import type { SwarmObservation } from "../../components/swarm/observe";
-import { resolvedDependencies } from "./mocks";
+import type { Rollout } from "../../components/swarm/rollout";
+import { recordDependencies, resolvedDependencies, unwrap } from "./mocks";
 
 export const PREVIOUS_TOKENS = { worker: "SWMTKN-1-previousworker", manager: "SWMTKN-1-previousmanager", unlockKey: "SWMKEY-1-previousunlock" };
 
@@ -74,4 +75,21 @@ export async function replacementChain(swarm: string, machines: Record<string, s
 
 export function hostsByName(hosts: SwarmHost[]): Record<string, SwarmHost> {
     return Object.fromEntries(hosts.map((h) => [h.name, h]));
+}
+
+/**
+ * Declares the swarm over a target's hosts as the program does (a healthy old swarm observed), waits until the mocks
+ * settle (`quiet`), and returns the cluster and the machines' order of replacement (`<machinePrefix>-<host>`).
+ */
+export async function rollSwarm(swarm: string, machinePrefix: string, hosts: SwarmHost[], rollout: Rollout, quiet: () => Promise<void>) {
+    const { SwarmCluster } = await import("../../components/swarm/cluster");
+    const cluster = new SwarmCluster(
+        swarm,
+        { hosts, autolock: true, drainManagers: true, observation: healthyObservation(hosts.map((h) => h.name)), rollout },
+        { transformations: [recordDependencies] },
+    );
+    await unwrap(cluster.nodes);
+    await quiet();
+    const chain = await replacementChain(swarm, Object.fromEntries(hosts.map((h) => [h.name, `${machinePrefix}-${h.name}`])));
+    return { cluster, chain };
 }

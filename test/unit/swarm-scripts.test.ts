@@ -124,7 +124,7 @@ describe("init", () => {
 describe("the join step", () => {
     const script = scripts.renderNodeStep({ host: "worker-1", advertiseAddress: "10.0.0.101" });
     const stdin = (extra: Partial<scripts.NodeStepInput> = {}) =>
-        scripts.nodeStepInput({ workerToken: "SWMTKN-1-secret", unlockKey: "SWMKEY-1-right", leaveFirst: false, managerAddresses: ["10.0.0.11", "10.0.0.12"], ...extra });
+        scripts.nodeStepInput({ joinToken: "SWMTKN-1-secret", unlockKey: "SWMKEY-1-right", leaveFirst: false, managerAddresses: ["10.0.0.11", "10.0.0.12"], ...extra });
 
     it("joins an inactive node with the token from stdin and prints its node id", () => {
         const r = run(script, { state: "inactive", stdin: stdin(), env: { FAKE_NODEID: "wid" } });

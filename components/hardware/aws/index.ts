@@ -46,7 +46,7 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
                 placements,
                 sshPublicKey: args.sshPublicKey,
                 sshPrivateKey: args.sshPrivateKey,
-                hardware: args,
+                rollout: args.rollout,
             },
             this,
         );

@@ -15,7 +15,8 @@ import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
 import { Network } from "./network";
 import { Placement } from "./placement";
 import { renderReadyCheck } from "../readiness";
-import { HardwareArgs, machineDependsOn } from "../types";
+import { machineDependsOn } from "../types";
+import { Rollout } from "../../swarm/rollout";
 import { machineNetwork } from "../network";
 import { awsTags } from "./tags";
 
@@ -35,15 +36,15 @@ export interface InstancesArgs {
     placements: Placement[];
     sshPublicKey: pulumi.Input<string>;
     sshPrivateKey: pulumi.Input<string>;
-    /** The hardware's args: the rollout the instances take part in. */
-    hardware?: HardwareArgs;
+    /** The rolling replacement the instances take part in. */
+    rollout?: Rollout;
 }
 
 /**
- * What makes an instance: a change of any of these replaces it, one node at a time. Its network is part of it too,
- * though a change of network is refused on a live stack (components/hardware/network.ts). The instance type is among them
- * (in place, AWS would stop and start every instance of a role at once, and autolocked managers come back locked),
+ * What makes an instance: a change of any of these replaces it, one node at a time. The instance type is among them
+ * (in place, AWS would stop and start every instance of a role at once, and autolocked managers come back locked);
  * the looked-up image is not (a newer Ubuntu image applies to new instances only; set swarmkit:amiId to roll to one).
+ * The network is recorded too, though a change of it is refused on a live stack (components/hardware/network.ts).
  */
 export function awsMachineSpec(config: SwarmkitConfig, placement: Placement): string {
     const settings = config.aws;
@@ -113,9 +114,7 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             },
             {
                 parent,
-                dependsOn: args.hardware
-                    ? machineDependsOn(args.hardware, { name: placement.name, role: placement.role, machineSpec: spec }, network.ready)
-                    : network.ready,
+                dependsOn: machineDependsOn(args.rollout, { name: placement.name, role: placement.role, machineSpec: spec }, network.ready),
                 additionalSecretOutputs: ["userData"],
                 // A changed spec (instance type, a set amiId, zone, login user, machineRevision) replaces the
                 // instance, in the roll's order: a new instance joins before the old one leaves.

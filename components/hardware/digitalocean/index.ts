@@ -33,7 +33,7 @@ export function dropletMachineSpec(config: SwarmkitConfig, settings: DigitalOcea
     return machineSpec({
         image: settings.image,
         size: settings.size[role],
-        region: settings.region,
+        // The region and the VPC: a change of them is refused on a live stack (components/hardware/network.ts).
         network: machineNetwork(config),
         user: config.ssh.user,
         revision: config.machineRevision,
@@ -167,7 +167,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     // A changed spec (image, size, login user, machineRevision) replaces the droplet,
                     // in the roll's order: a new droplet joins before the old one leaves.
                     replacementTrigger: spec,
-                    dependsOn: machineDependsOn(args, { name: hostName, role, machineSpec: spec }),
+                    dependsOn: machineDependsOn(args.rollout, { name: hostName, role, machineSpec: spec }),
                     // User data acts at first boot only, and a change of it would replace every droplet at once: the
                     // host firewall step applies new rules to running droplets instead.
                     ignoreChanges: ["userData"],

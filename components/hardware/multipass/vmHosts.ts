@@ -71,7 +71,7 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
                 parent,
                 deleteBeforeReplace: true,
                 replacementTrigger: args.machineSpec,
-                dependsOn: machineDependsOn(args.hardware, { name: hostName, role, machineSpec: args.machineSpec }),
+                dependsOn: machineDependsOn(args.hardware.rollout, { name: hostName, role, machineSpec: args.machineSpec }),
                 ignoreChanges: status === "starting" ? [] : [`environment.${START}`],
             },
         );

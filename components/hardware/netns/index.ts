@@ -125,7 +125,7 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
         const counters = { manager: 0, worker: 0 };
         this.hosts = hostNames(config.managers, config.workers).map(({ name: hostName, role }) => {
             const index = ++counters[role];
-            const after = machineDependsOn(args, { name: hostName, role, machineSpec: spec }, [network]);
+            const after = machineDependsOn(args.rollout, { name: hostName, role, machineSpec: spec }, [network]);
             const replaced = args.rollout?.rolling(hostName) ?? false;
             const slot = labSlot(lab, role, index, args.rollout?.previousNode(hostName)?.privateAddress, replaced, (s) =>
                 labHostStatus(lab.name, labMachineName(hostName, s)) !== "new",
