@@ -342,6 +342,16 @@ export function renderSettle(args: SettleArgs): string {
     } else {
         body.push(`docker node inspect ${id} >/dev/null 2>&1 || fail "node ${args.nodeId} (${args.host}) is not in the swarm"`);
     }
+    // Ready first: a node the scheduler does not count as ready yet gets none of the tasks a drained predecessor
+    // hands on, and they would all pile onto the next node to be replaced.
+    body.push(
+        "i=0",
+        `until [ "$(docker node inspect --format '{{.Status.State}}' ${id} 2>/dev/null)" = ready ]; do`,
+        "  i=$((i + 1))",
+        `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not ready after ${NODE_READY_TIMEOUT} s"`,
+        `  sleep ${POLL}`,
+        "done",
+    );
     if (args.role === "manager") {
         body.push(
             "i=0",

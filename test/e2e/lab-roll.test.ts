@@ -30,6 +30,8 @@ interface Poll {
     address?: string;
     managers: number;
     running: number;
+    /** The tasks not yet ended, as desired/current state@node. */
+    tasks: string;
 }
 
 function readPolls(file: string): Poll[] {
@@ -38,8 +40,10 @@ function readPolls(file: string): Poll[] {
         .split("\n")
         .filter(Boolean)
         .map((line) => {
-            const [time, address, managers, running] = line.split(" ");
-            return address === "none" ? { time: Number(time), managers: 0, running: 0 } : { time: Number(time), address, managers: Number(managers), running: Number(running) };
+            const [time, address, managers, running, ...tasks] = line.split(" ");
+            return address === "none"
+                ? { time: Number(time), managers: 0, running: 0, tasks: "" }
+                : { time: Number(time), address, managers: Number(managers), running: Number(running), tasks: tasks.join(" ").trim() };
         });
 }
 
@@ -104,7 +108,9 @@ describe("a rolling replacement of every lab host", { skip: unavailable, timeout
             writeFileSync(`${polls}.stop`, "");
             await watcherDone;
         }
-        assert.equal(up.status, 0, up.output.slice(-3000));
+        // On failure, what the kit and the engine said went wrong (the full log is mostly the outputs' diff).
+        const said = up.output.split("\n").filter((l) => /error|swarmkit: host|failed/i.test(l)).slice(-30).join("\n");
+        assert.equal(up.status, 0, `${said}\n${up.output.slice(-1500)}`);
         assert.match(up.output, /the live swarm matches the config/);
 
         const seen = readPolls(polls);
@@ -119,6 +125,10 @@ describe("a rolling replacement of every lab host", { skip: unavailable, timeout
         const fewManagers = seen.filter((p) => p.managers < 2);
         assert.deepEqual(fewManagers, [], "at most one of the 3 managers missing at any time");
         const noTasks = seen.filter((p) => p.running < 1);
+        if (noTasks.length > 0) {
+            const around = seen.filter((p) => Math.abs(p.time - noTasks[0].time) < 6);
+            console.log(`# polls around the first without a running task:\n${around.map((p) => `#   ${p.time.toFixed(1)} ${p.running} ${p.tasks}`).join("\n")}`);
+        }
         assert.deepEqual(noTasks, [], "the service always had a running task");
         const answered = new Set(seen.map((p) => p.address));
         assert.ok(answered.has(m1) && [...answered].some((a) => MANAGERS_AFTER.includes(a as string)), `polled the old and the new managers: ${[...answered].join(", ")}`);

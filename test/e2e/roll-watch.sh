@@ -3,7 +3,8 @@
 #   roll-watch.sh watch KEY OUT SERVICE ADDRESS...
 #       every 0.5 s, asks the first of ADDRESS (the managers' old and new addresses) whose docker answers for the
 #       node list and the service's running tasks, and appends one line to OUT:
-#       "<unix time> <address> <managers Reachable or Leader> <running tasks>", or "<unix time> none" when no manager
+#       "<unix time> <address> <managers Reachable or Leader> <running tasks> <live tasks: desired/current@node>...", or
+#       "<unix time> none" when no manager
 #       answered (quorum lost, or every manager being replaced).
 set -uo pipefail
 action=$1 key=$2 out=$3
@@ -26,10 +27,11 @@ watch)
         line="$now none"
         # The manager that answered last first: a machine that is gone costs a connect timeout.
         for a in $last "$@"; do
-            if reply=$(ssh_to "$a" "docker node ls --format '{{.ManagerStatus}}' && echo --- && docker service ps $service --filter desired-state=running --format '{{.CurrentState}}'" 2>/dev/null); then
+            if reply=$(ssh_to "$a" "docker node ls --format '{{.ManagerStatus}}' && echo --- && docker service ps $service --format '{{.DesiredState}}/{{.CurrentState}}@{{.Node}}' | tr ' ' _" 2>/dev/null); then
                 managers=$(printf '%s\n' "$reply" | sed '/^---$/,$d' | grep -cE '^(Leader|Reachable)$')
-                running=$(printf '%s\n' "$reply" | sed '1,/^---$/d' | grep -c '^Running')
-                line="$now $a $managers $running"
+                tasks=$(printf '%s\n' "$reply" | sed '1,/^---$/d')
+                running=$(printf '%s\n' "$tasks" | grep -c '^Running/Running')
+                line="$now $a $managers $running $(printf '%s\n' "$tasks" | grep -v '/Shutdown\|/Rejected\|/Failed\|/Complete\|/Orphaned' | tr '\n' ' ')"
                 last=$a
                 break
             fi

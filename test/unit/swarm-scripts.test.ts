@@ -48,7 +48,9 @@ case "$1 $2" in
     case "$*" in
       *Spec.Role*) eval "echo \\\${FAKE_ROLE_$id:-\\\${FAKE_ROLE:-manager}}" ;;
       *Reachability*) echo reachable ;;
-      *Status.State*) echo ready ;;
+      *Status.State*)
+        n=$(cat "$FAKE_DIR/ready" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/ready"
+        if [ "$n" -ge "\${FAKE_READY_AFTER:-1}" ]; then echo ready; else echo unknown; fi ;;
       *Spec.Availability*) eval "echo \\\${FAKE_AVAIL_$id:-active}" ;;
       *'if .ManagerStatus'*) : ;;
     esac
@@ -281,6 +283,15 @@ describe("the settle step (between two machines of a roll)", () => {
         assert.ok(r.calls.some((c) => c.startsWith("node ps w1old")), "waits until the old entry runs no task");
         assert.ok(r.calls.some((c) => c.startsWith("service ls")), "waits until the services have their replicas again");
         assert.deepEqual(JSON.parse(r.stdout), { removed: ["w1old Ready"] });
+    });
+
+    it("drains the predecessor only once the new node is ready to take its tasks", () => {
+        const script = scripts.renderSettle({ host: "worker-1", role: "worker", availability: "active", nodeId: "w1new", runsOn: "manager-1" });
+        const r = run(script, { state: "active", env: { FAKE_NODES: ls(["w1old worker-1 Ready Active", "w1new worker-1 Ready Active"]), FAKE_READY_AFTER: "3" } });
+        assert.equal(r.status, 0, r.stderr);
+        const readiness = r.calls.map((c, i) => (c.includes("Status.State") && c.endsWith("w1new") ? i : -1)).filter((i) => i >= 0);
+        assert.equal(readiness.length, 3, "asked until the new node was ready");
+        assert.ok(readiness[2] < r.calls.indexOf("node update --availability drain w1old"), "drained after");
     });
 
     it("removes a drained predecessor only once every service has its replicas running again", () => {
