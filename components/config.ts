@@ -6,86 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { cidrWithin, isValidCidr } from "./net";
 
-export const PROVIDERS = ["aws", "digitalocean", "multipass", "kvm", "netns"] as const;
+export const PROVIDERS = ["aws", "digitalocean", "multipass", "kvm", "netns", "hosts"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
-export const MANAGER_COUNTS = [1, 3, 5, 7] as const;
-
-/**
- * Lab workers take .101-.170 of the lab's /24, and their replacements in a rolling change .171-.240 (a lab host and
- * the one that replaces it run side by side for a moment, like two VMs).
- */
-export const LAB_MAX_WORKERS = 70;
-
-export interface AwsSettings {
-    region: string;
-    instanceType: { manager: string; worker: string };
-    /** Fixed AMI; when absent the newest Canonical Ubuntu LTS image is looked up at deploy time. */
-    amiId?: string;
-    vpcCidr: string;
-    /** Zones the kit spreads the nodes over (3 or more, so that losing one zone keeps a majority of managers). */
-    availabilityZones: number;
-    /** Use an existing VPC and its public subnets (one per zone, at least 3) instead of creating one. */
-    existingVpc?: { vpcId: string; subnetIds: string[] };
-    /** Size of each node's encrypted gp3 root volume. */
-    rootVolumeGiB: number;
-}
-
-export interface DigitalOceanSettings {
-    region: string;
-    size: { manager: string; worker: string };
-    image: string;
-    /** The VPC's range (RFC 1918, /16 to /28); with existingVpcId, read from that VPC instead. */
-    vpcCidr: string;
-    /** Put the droplets in this existing VPC (e.g. the region's default one) instead of making one. */
-    existingVpcId?: string;
-    /** An SSH key already in the account (its fingerprint or ID) to give the droplets instead of uploading one. */
-    existingSshKey?: string;
-    loadBalancer: boolean;
-    /**
-     * Put the droplets behind a DigitalOcean cloud firewall (the default). Cloud firewalls only pass tcp, udp and
-     * icmp, on the VPC as well, so ESP and with it encrypted overlay networks cannot cross between droplets behind
-     * one; false leaves the host firewall alone in charge (see docs/digitalocean.md).
-     */
-    cloudFirewall: boolean;
-}
-
-export interface MultipassSettings {
-    image: string;
-    cpus: number;
-    memory: string;
-    disk: string;
-    /** The VMs' network (a /24); absent: read from multipass's Linux bridge (mpqemubr0) at launch. */
-    nodesCidr?: string;
-}
-
-export interface KvmSettings {
-    /** Path of a cloud image (qcow2) on the libvirt host. */
-    image: string;
-    network: string;
-    vcpus: number;
-    memoryMiB: number;
-    diskGiB: number;
-    osVariant: string;
-    /** The libvirt network's range (a /24); absent: read from `virsh net-dumpxml` at launch. */
-    nodesCidr?: string;
-    /** libvirt connection, e.g. qemu:///system. */
-    uri: string;
-    /** Where each VM's overlay disk (backed by the image) is created. */
-    diskDir: string;
-}
-
-export interface LabSettings {
-    /** Prefix of every namespace, bridge and state directory of this lab; several labs can live side by side. */
-    name: string;
-    /** Private /24 used only inside the lab's own namespaces. */
-    subnet: string;
-    /**
-     * A directory of image tarballs (`docker save`) loaded into every lab host when it is made, as a VM image carries
-     * images: lab hosts have no registry, and a host made by a rolling replacement starts with none.
-     */
-    images?: string;
-}
+export { LAB_MAX_WORKERS, MANAGER_COUNTS } from "./hardware/settings";
+import { LAB_MAX_WORKERS, MANAGER_COUNTS } from "./hardware/settings";
+export type { AwsSettings, DigitalOceanSettings, MultipassSettings, KvmSettings, LabSettings } from "./hardware/settings";
+import type { AwsSettings, DigitalOceanSettings, MultipassSettings, KvmSettings, LabSettings } from "./hardware/settings";
 
 export interface SwarmkitConfig {
     provider: ProviderName;
@@ -111,6 +38,14 @@ export interface SwarmkitConfig {
     multipass?: MultipassSettings;
     kvm?: KvmSettings;
     lab?: LabSettings;
+    hosts?: HostsSettings;
+}
+
+/** provider hosts: machines of your own. */
+export interface HostsSettings {
+    machines: { name: string; role: "manager" | "worker"; sshAddress: string; privateAddress: string; user?: string; hostKey: string; port?: number }[];
+    nodesCidrs?: string[];
+    loadBalancerCidrs?: string[];
 }
 
 export class ConfigError extends Error {
@@ -128,6 +63,7 @@ const DEFAULT_USERS: Record<ProviderName, string> = {
     digitalocean: "root",
     multipass: "ubuntu",
     kvm: "ubuntu",
+    hosts: "root",
     netns: "root",
 };
 
@@ -249,8 +185,15 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
         else r.problems.push(`${key("provider")} = ${JSON.stringify(providerValue)} is not allowed: unknown provider, use one of ${PROVIDERS.join(", ")}`);
     }
 
-    const managers = r.managerCount(key("managers"));
-    const workers = r.integer(key("workers"), 0, 0, 500);
+    const machines = provider === "hosts" ? parseMachines(r) : undefined;
+    const managers = machines ? machines.filter((m) => m.role === "manager").length : r.managerCount(key("managers"));
+    const workers = machines ? machines.length - managers : r.integer(key("workers"), 0, 0, 500);
+    if (machines && (r.string(key("managers")) !== undefined || r.string(key("workers")) !== undefined)) {
+        r.problems.push(`${key("managers")} and ${key("workers")} are not used with provider hosts: ${key("hosts")} lists each machine with its role`);
+    }
+    if (machines && !(MANAGER_COUNTS as readonly number[]).includes(managers)) {
+        r.problems.push(`${key("hosts")} lists ${managers} managers: use 1, 3, 5 or 7 (an odd number, so a majority of managers keeps quorum)`);
+    }
     const drainManagers = r.boolean(key("drainManagers"), workers > 0);
     if (drainManagers && workers === 0) {
         r.problems.push(`${key("drainManagers")} = "true" is not allowed with ${key("workers")} = 0: nothing could run any task`);
@@ -273,7 +216,7 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
         r.problems.push(`${key("workers")} = "${workers}" is not allowed on lab hosts: at most ${LAB_MAX_WORKERS} (their addresses are .101 to .170 of the lab's /24, and .171 to .240 for their replacements)`);
     }
 
-    const cloud = provider === "aws" || provider === "digitalocean";
+    const cloud = provider === "aws" || provider === "digitalocean" || provider === "hosts";
     const adminCidr =
         r.cidr(
             key("adminCidr"),
@@ -283,7 +226,8 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
 
     const publicKey = r.string(key("sshPublicKey"));
     const privateKeyRaw = r.string(key("sshPrivateKey"));
-    if ((publicKey === undefined) !== (privateKeyRaw === undefined)) {
+    // Your own hosts already authorise a key: only its private half is needed.
+    if (provider !== "hosts" && (publicKey === undefined) !== (privateKeyRaw === undefined)) {
         r.problems.push(
             `${key(publicKey === undefined ? "sshPublicKey" : "sshPrivateKey")} is missing: set sshPublicKey and sshPrivateKey (secret) together, or neither to have a key generated`,
         );
@@ -293,6 +237,9 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     }
     if ((provider === "netns" || provider === "multipass" || provider === "kvm") && publicKey === undefined) {
         r.problems.push(`${key("sshPublicKey")} is missing: local providers take a key made with ssh-keygen (npm run up sets one)`);
+    }
+    if (provider === "hosts" && privateKeyRaw === undefined) {
+        r.problems.push(`${key("sshPrivateKey")} is missing: the private key your hosts authorise (pulumi config set --secret swarmkit:sshPrivateKey < KEYFILE)`);
     }
     const user = r.string(key("sshUser")) ?? DEFAULT_USERS[provider];
 
@@ -314,9 +261,67 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     if (provider === "digitalocean") config.digitalocean = parseDigitalOcean(r);
     if (provider === "multipass") config.multipass = parseMultipass(r);
     if (provider === "kvm") config.kvm = parseKvm(r);
+    if (machines) config.hosts = { machines, nodesCidrs: cidrList(r, key("nodesCidrs")), loadBalancerCidrs: cidrList(r, key("loadBalancerCidrs")) };
 
     if (r.problems.length > 0) throw new ConfigError(r.problems);
     return config;
+}
+
+/** swarmkit:hosts: a JSON list of {name, role, sshAddress, privateAddress, hostKey, user?, port?}. */
+function parseMachines(r: Reader): HostsSettings["machines"] {
+    const k = key("hosts");
+    const value = r.required(k, 'a JSON list of your machines: [{"name": "node-1", "role": "manager", "sshAddress": "203.0.113.10", "privateAddress": "10.0.0.10", "hostKey": "ssh-ed25519 AAAA..."}, ...]');
+    if (value === undefined) return [];
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        r.problems.push(`${k} is not JSON: a list of {name, role, sshAddress, privateAddress, hostKey}`);
+        return [];
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) {
+        r.problems.push(`${k} is not allowed: a non-empty JSON list of {name, role, sshAddress, privateAddress, hostKey}`);
+        return [];
+    }
+    const machines: HostsSettings["machines"] = [];
+    parsed.forEach((m: Record<string, unknown>, i) => {
+        const text = (f: string) => (typeof m?.[f] === "string" && (m[f] as string).trim() !== "" ? (m[f] as string).trim() : undefined);
+        const missing = ["name", "role", "sshAddress", "privateAddress", "hostKey"].filter((f) => text(f) === undefined);
+        if (missing.length > 0) {
+            r.problems.push(`${k}[${i}] is missing ${missing.join(", ")}`);
+            return;
+        }
+        const role = text("role");
+        if (role !== "manager" && role !== "worker") {
+            r.problems.push(`${k}[${i}].role = ${JSON.stringify(role)} is not allowed: manager or worker`);
+            return;
+        }
+        if (!/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+/.test(text("hostKey")!)) {
+            r.problems.push(`${k}[${i}].hostKey is not allowed: the machine's OpenSSH public host key line (ssh-keyscan -t ed25519 ADDRESS)`);
+        }
+        if (typeof m.port === "number" && (!Number.isInteger(m.port) || m.port < 1 || m.port > 65535)) r.problems.push(`${k}[${i}].port is not a TCP port`);
+        machines.push({
+            name: text("name")!,
+            role,
+            sshAddress: text("sshAddress")!,
+            privateAddress: text("privateAddress")!,
+            hostKey: text("hostKey")!,
+            ...(text("user") ? { user: text("user") } : {}),
+            ...(typeof m.port === "number" ? { port: m.port } : {}),
+        });
+    });
+    const names = machines.map((m) => m.name);
+    const dup = names.filter((n, i) => names.indexOf(n) !== i);
+    if (dup.length > 0) r.problems.push(`${k}: each name once (${[...new Set(dup)].join(", ")} twice)`);
+    return machines;
+}
+
+function cidrList(r: Reader, k: string): string[] | undefined {
+    const list = r.stringList(k);
+    if (list === undefined) return undefined;
+    const bad = list.filter((c) => !isValidCidr(c));
+    if (bad.length > 0) r.problems.push(`${k} = ${JSON.stringify(r.string(k))} is not allowed: IPv4 CIDRs (${bad.join(", ")})`);
+    return list;
 }
 
 function labImages(r: Reader, k: string): { images?: string } {

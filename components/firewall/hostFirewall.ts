@@ -28,6 +28,9 @@ const NODES_CHAIN = "SWARMKIT-NODES";
 const ADMIN_CHAIN = "SWARMKIT-ADMIN";
 export const PUBLISHED_CHAIN = "SWARMKIT-PUBLISHED";
 
+/** The kit's own iptables chains. */
+export const FIREWALL_CHAINS: readonly string[] = [INPUT_CHAIN, NODES_CHAIN, ADMIN_CHAIN, PUBLISHED_CHAIN];
+
 /** An iptables source match for a CIDR or an address range. */
 export function sourceMatch(source: string): string {
     return source.includes("-") ? `-m iprange --src-range ${source}` : `-s ${source}`;
@@ -76,7 +79,7 @@ export function firewallRules(args: HostFirewallArgs): string[] {
 
 /** A POSIX shell script that installs the host firewall with iptables. */
 export function renderHostFirewall(args: HostFirewallArgs): string {
-    const chains = [INPUT_CHAIN, NODES_CHAIN, ADMIN_CHAIN, PUBLISHED_CHAIN];
+    const chains = FIREWALL_CHAINS;
     return [
         "#!/bin/sh",
         "# swarmkit host firewall: generated from the kit's port table; safe to run again.",

@@ -1,21 +1,124 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SwarmkitConfig } from "../config";
 import { HostFirewallArgs } from "../firewall/hostFirewall";
 import { SwarmHost } from "../host";
+import { isValidCidr } from "../net";
 import { Rollout } from "../swarm/rollout";
+import { MANAGER_COUNTS } from "./settings";
 
-/** What every hardware component receives: the validated config and the stack's SSH key. */
-export interface HardwareArgs {
-    config: SwarmkitConfig;
-    /** OpenSSH public key line authorised on every host. */
-    sshPublicKey: pulumi.Input<string>;
-    /** Secret. The matching private key, used by the SSH connections of the hosts. */
-    sshPrivateKey: pulumi.Input<string>;
+/** An SSH key pair in OpenSSH form. */
+export interface SshKeyArgs {
+    /** OpenSSH public key line authorised on every host ("ssh-ed25519 AAAA..."). */
+    publicKey: pulumi.Input<string>;
+    /** The matching private key; kept secret wherever it goes. */
+    privateKey: pulumi.Input<string>;
+}
+
+/** What every target's hosts component takes, besides its own settings. */
+export interface HostsArgs {
+    /** 1, 3, 5 or 7: an odd number, so a majority of managers keeps quorum. */
+    managers: number;
+    /** Default 0. */
+    workers?: number;
+    /** Where SSH to the hosts may come from (a CIDR). Each target says its default. */
+    adminCidr?: string;
+    /** TCP ports services publish, reachable from the target's load balancer only. Default none. */
+    publishedPorts?: number[];
+    /** The login user on the hosts. Each target says its default. */
+    sshUser?: string;
+    /** The key the hosts authorise. Absent: an ED25519 key is generated (with @pulumi/tls, kept in the state). */
+    sshKey?: SshKeyArgs;
+    /** Part of every machine's spec: bumping it replaces every machine (one node at a time with a rollout). */
+    machineRevision?: number;
     /**
-     * The rolling replacement: each machine resource depends on `rollout.machineDependsOn(name, role, spec)`, so
-     * that machines whose spec changed are replaced one node at a time. Absent: a plain parallel replacement.
+     * The rolling replacement the machines take part in (`await Rollout.read(clusterName)`, passed to the cluster as
+     * well): a machine whose settings changed is replaced one node at a time. Absent: as Pulumi replaces resources.
      */
     rollout?: Rollout;
+}
+
+/** HostsArgs with the defaults filled in and the key resolved: what a target's code reads. */
+export interface HostsCommon {
+    managers: number;
+    workers: number;
+    adminCidr: string;
+    publishedPorts: number[];
+    machineRevision: number;
+    ssh: { user: string };
+    sshPublicKey: pulumi.Output<string>;
+    /** Secret. */
+    sshPrivateKey: pulumi.Output<string>;
+    rollout?: Rollout;
+}
+
+/** Bad args of a hosts component: reported as the message alone, before anything is declared. */
+export class HostsArgsError extends pulumi.RunError {
+    constructor(component: string, readonly problems: string[]) {
+        super(`${component}: invalid args:\n  - ${problems.join("\n  - ")}`);
+    }
+}
+
+const RESERVED_PORTS = [22, 2375, 2376, 2377, 7946];
+
+/** The problems of the shared args; empty when they are good. */
+export function hostsArgsProblems(args: HostsArgs): string[] {
+    const problems: string[] = [];
+    if (!(MANAGER_COUNTS as readonly number[]).includes(args.managers)) {
+        problems.push(`managers = ${args.managers}: use 1, 3, 5 or 7 (an odd number, so a majority of managers keeps quorum)`);
+    }
+    const workers = args.workers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0) problems.push(`workers = ${workers}: a whole number, 0 or more`);
+    if (args.adminCidr !== undefined && !isValidCidr(args.adminCidr)) problems.push(`adminCidr = ${JSON.stringify(args.adminCidr)}: an IPv4 CIDR such as 203.0.113.0/24`);
+    for (const port of args.publishedPorts ?? []) {
+        if (!Number.isInteger(port) || port < 1 || port > 65535 || RESERVED_PORTS.includes(port)) {
+            problems.push(`publishedPorts: ${port} is not a TCP port from 1 to 65535 other than 22, 2375, 2376, 2377 or 7946`);
+        }
+    }
+    if (new Set(args.publishedPorts ?? []).size !== (args.publishedPorts ?? []).length) problems.push("publishedPorts: each port once");
+    const revision = args.machineRevision ?? 0;
+    if (!Number.isInteger(revision) || revision < 0) problems.push(`machineRevision = ${revision}: a whole number, 0 or more`);
+    return problems;
+}
+
+/**
+ * Checks the shared and the target's own args (throws HostsArgsError naming every problem) and fills in the defaults.
+ * Without a key, one is generated as `<name>-ssh-key` under `parent` (@pulumi/tls is loaded only then).
+ */
+export function resolveHostsArgs(
+    component: string,
+    name: string,
+    args: HostsArgs,
+    defaults: { adminCidr: string; sshUser: string },
+    targetProblems: string[],
+    parent: pulumi.Resource,
+): HostsCommon {
+    const problems = [...hostsArgsProblems(args), ...targetProblems];
+    if (problems.length > 0) throw new HostsArgsError(component, problems);
+    let key = args.sshKey;
+    if (!key) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const tls = require("@pulumi/tls") as typeof import("@pulumi/tls");
+        const generated = new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, { parent });
+        key = { publicKey: generated.publicKeyOpenssh.apply((k) => k.trim()), privateKey: generated.privateKeyOpenssh };
+    }
+    return {
+        managers: args.managers,
+        workers: args.workers ?? 0,
+        adminCidr: args.adminCidr ?? defaults.adminCidr,
+        publishedPorts: [...(args.publishedPorts ?? [])],
+        machineRevision: args.machineRevision ?? 0,
+        ssh: { user: args.sshUser ?? defaults.sshUser },
+        sshPublicKey: pulumi.output(key.publicKey),
+        sshPrivateKey: pulumi.secret(key.privateKey),
+        rollout: args.rollout,
+    };
+}
+
+/**
+ * A physical name stem (VM names, cloud tags, lab names) from the component's name: unique per stack and component,
+ * so two clusters can live in one stack, and two stacks on one workstation or account.
+ */
+export function physicalStem(componentName: string): string {
+    return `${pulumi.getStack()}-${componentName}`;
 }
 
 /** What a machine resource waits for in the roll, with the hardware's own dependencies. */
@@ -28,11 +131,15 @@ export function machineDependsOn(
     return rollout.machineDependsOn(host.name, host.role, host.machineSpec).then((roll) => [...own, ...roll]);
 }
 
-/** What every hardware component offers: the hosts in the common shape, their firewall rules, extra outputs. */
+/**
+ * What every hosts component offers, and what a SwarmCluster is made of: the hosts in the common shape and the host
+ * firewall they need. Machines that are not the kit's to make (your own hosts) outlive the cluster: on destroy each
+ * node leaves the swarm and its firewall is removed, instead of the machine going.
+ */
 export interface Hardware {
     readonly hosts: SwarmHost[];
     /** The host firewall its hosts need (which ranges are nodes, admins, the load balancer on this target). */
-    readonly firewall: pulumi.Input<HostFirewallArgs>;
-    /** Outputs the stack exports besides the swarm's, e.g. the load balancer's DNS name. */
-    readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
+    readonly firewall?: pulumi.Input<HostFirewallArgs>;
+    /** The machines stay when the cluster is destroyed (see above). Default false. */
+    readonly machinesOutlive?: boolean;
 }

@@ -6,28 +6,52 @@ import { SwarmObservation } from "./observe";
 import { commandConnection } from "../ssh/connection";
 import { Finding, SwarmPlan, planSwarm } from "./plan";
 import { Rollout } from "./rollout";
+import { Hardware } from "../hardware/types";
+import { HostFirewalls } from "../firewall/hostFirewalls";
+import { HostKeyChangedError, observeSwarm } from "./observe";
+import { SEAMS, SwarmSeams } from "./seams";
 
 export interface SwarmClusterArgs {
-    /** Managers first: the first manager founds the swarm. */
-    hosts: SwarmHost[];
-    /** Turn autolock on (the default): managers restarted need the unlock key. */
-    autolock: boolean;
-    /** Keep tasks off the managers. */
-    drainManagers: boolean;
+    /**
+     * The hosts, managers first (the first manager founds the swarm), and the host firewall they get before the swarm
+     * uses them: a hosts component of this package (`LabHosts`, `AwsHosts`, `ExistingHosts`, ...) or your own.
+     */
+    hardware: Hardware;
+    /** Turn autolock on (default true): managers restarted need the unlock key. */
+    autolock?: boolean;
+    /** Keep tasks off the managers. Default: true when there are workers. */
+    drainManagers?: boolean;
     /** Bumped to rotate both join tokens. */
     tokenRotation?: number;
     /**
-     * What the live swarm looks like before this run (`observeSwarm(hosts)`, awaited before the cluster is
-     * declared): the cluster repairs what differs from the config. Without one it is planned as a new swarm.
-     */
-    observation?: SwarmObservation;
-    /** By host name: steps that must be done on the host before the swarm uses it (its host firewall, say). */
-    hostReady?: Record<string, pulumi.Input<pulumi.Resource>[]>;
-    /**
-     * The rolling replacement the hardware's machines take part in (components/swarm/rollout.ts): the cluster
-     * decides the order and releases the machines. Without one, no node rolls.
+     * The rolling replacement the hardware's machines take part in (`await Rollout.read(name)`, given to the hosts
+     * component too): the cluster decides the order and releases the machines. Without one, no node rolls.
      */
     rollout?: Rollout;
+}
+
+/** The cluster's args as the declaration reads them: defaults filled in, and what the read of the live machines found. */
+interface DeclareArgs {
+    hosts: SwarmHost[];
+    autolock: boolean;
+    drainManagers: boolean;
+    tokenRotation?: number;
+    machinesOutlive: boolean;
+    observation?: SwarmObservation;
+    hostReady: Record<string, pulumi.Input<pulumi.Resource>[]>;
+}
+
+/**
+ * What a cluster's last deployment records for the next one (export it, under any name, for rolling replacements:
+ * `Rollout.read(name)` finds it among the stack's outputs). Secret: it carries the tokens.
+ */
+export interface SwarmDeployment {
+    /** The SwarmCluster's name. */
+    cluster: string;
+    nodes: SwarmNode[];
+    workerJoinToken: string;
+    managerJoinToken: string;
+    unlockKey: string;
 }
 
 export interface SwarmNode {
@@ -53,14 +77,17 @@ interface Tokens {
 const REPAIR = "swarmkit: nothing to repair";
 
 /**
- * Turns a set of hosts into a Docker Swarm over SSH: the first manager founds the swarm, every node runs its join
- * step (in parallel: it joins, or unlocks a manager that came back locked), then one step on the operating manager
- * makes the member list match the config (removes stale entries, promotes managers one at a time waiting until each
- * is Reachable, sets availability), and the join tokens and the unlock key are read into secrets.
+ * Turns a set of hosts into a Docker Swarm over SSH. First, before any step is declared, it reads the live machines
+ * (what the run finds is logged, and a changed host key stops the run before anything talks to that host). Then each
+ * host gets its firewall step, the first manager founds the swarm, every node runs its join step (in parallel: it
+ * joins, or unlocks a manager that came back locked), one step on the operating manager makes the member list match
+ * the hosts (removes stale entries, promotes managers one at a time waiting until each is Reachable, sets
+ * availability), and the join tokens and the unlock key are read into secrets.
  *
  * Nothing runs on a host when the stack is destroyed: the machines go with it, so no step can hang on a host that is
- * already gone. A host removed from the config is taken out of the swarm by the members step, before its machine
- * is deleted.
+ * already gone. Machines that outlive the cluster (`hardware.machinesOutlive`, your own hosts) are the exception:
+ * each node leaves the swarm and its firewall is removed. A host removed from the hosts is taken out of the swarm by
+ * the members step, before its machine is deleted.
  */
 export class SwarmCluster extends pulumi.ComponentResource {
     public readonly workerJoinToken: pulumi.Output<string>;
@@ -73,26 +100,80 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly dockerHost: pulumi.Output<string>;
     /** The last step: depend on it to run after the swarm is complete. */
     public readonly ready: pulumi.Output<string>;
+    /** Secret. What the next deployment reads to roll machines one node at a time: export it (see SwarmDeployment). */
+    public readonly deployment: pulumi.Output<SwarmDeployment>;
     /** What this run found on the machines and repairs (also logged). */
-    public readonly plan: SwarmPlan;
+    public readonly plan: Promise<SwarmPlan>;
 
     constructor(name: string, args: SwarmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:swarm:SwarmCluster", name, {}, opts);
+        const hosts = args.hardware.hosts;
+        const managers = hosts.filter((h) => h.role === "manager");
+        if (managers.length === 0) throw new pulumi.RunError(`SwarmCluster ${name}: the hosts have no manager`);
+        if (new Set(hosts.map((h) => h.name)).size !== hosts.length) throw new pulumi.RunError(`SwarmCluster ${name}: host names must be unique`);
         const rollout = args.rollout ?? new Rollout();
-        try {
-            const declared = this.declare(name, args, rollout);
-            this.workerJoinToken = declared.workerJoinToken;
-            this.managerJoinToken = declared.managerJoinToken;
-            this.unlockKey = declared.unlockKey;
-            this.leaderAddress = declared.leaderAddress;
-            this.nodes = declared.nodes;
-            this.dockerHost = declared.dockerHost;
-            this.ready = declared.ready;
-            this.plan = declared.plan;
-        } catch (err) {
-            rollout.releaseAll();
-            throw err;
+        const seams: SwarmSeams = (args as { [SEAMS]?: SwarmSeams })[SEAMS] ?? {};
+        const base = {
+            hosts,
+            autolock: args.autolock ?? true,
+            drainManagers: args.drainManagers ?? hosts.some((h) => h.role === "worker"),
+            tokenRotation: args.tokenRotation,
+            machinesOutlive: args.hardware.machinesOutlive ?? false,
+        };
+        const firewall = (): Record<string, pulumi.Input<pulumi.Resource>[]> => {
+            if (seams.hostReady) return seams.hostReady;
+            if (args.hardware.firewall === undefined) return {};
+            const steps = new HostFirewalls(`${name}-firewall`, { hosts, rules: args.hardware.firewall, removeOnDestroy: base.machinesOutlive }, { parent: this }).steps;
+            return Object.fromEntries(Object.entries(steps).map(([host, step]) => [host, [step]]));
+        };
+        const declare = (observation: SwarmObservation | undefined) => {
+            try {
+                return this.declare(name, { ...base, observation, hostReady: firewall() }, rollout);
+            } catch (err) {
+                rollout.releaseAll();
+                throw err;
+            }
+        };
+
+        let declared: Promise<ReturnType<SwarmCluster["declare"]>>;
+        if ("observation" in seams) {
+            declared = Promise.resolve(declare(seams.observation));
+        } else {
+            // The read is asynchronous (SSH): the steps are declared once it is done. The keep-alive holds the program
+            // open until then, whatever the program itself awaits.
+            const done = pulumi.runtime.rpcKeepAlive();
+            declared = observeSwarm(hosts, {
+                prober: seams.prober,
+                replaced: (host) => (rollout.rolling(host) ? rollout.previousNode(host) : undefined),
+            })
+                .catch((err) => {
+                    rollout.releaseAll();
+                    if (err instanceof HostKeyChangedError) throw new pulumi.RunError(err.message);
+                    throw err;
+                })
+                .then(declare)
+                .finally(done);
         }
+        // One output per field, each lifted from its own promise: each keeps its own secretness and dependencies.
+        type Declared = Awaited<typeof declared>;
+        const field = <K extends keyof Declared>(key: K) => pulumi.output(declared.then((d) => d[key]));
+        this.plan = declared.then((d) => d.plan);
+        this.workerJoinToken = field("workerJoinToken");
+        this.managerJoinToken = field("managerJoinToken");
+        this.unlockKey = field("unlockKey");
+        this.leaderAddress = field("leaderAddress");
+        this.nodes = field("nodes");
+        this.dockerHost = field("dockerHost");
+        this.ready = field("ready");
+        this.deployment = pulumi.secret(
+            pulumi.all([this.nodes, this.workerJoinToken, this.managerJoinToken, this.unlockKey]).apply(([nodes, workerJoinToken, managerJoinToken, unlockKey]) => ({
+                cluster: name,
+                nodes,
+                workerJoinToken,
+                managerJoinToken,
+                unlockKey,
+            })),
+        );
         this.registerOutputs({
             workerJoinToken: this.workerJoinToken,
             managerJoinToken: this.managerJoinToken,
@@ -103,11 +184,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
         });
     }
 
-    private declare(name: string, args: SwarmClusterArgs, rollout: Rollout) {
+    private declare(name: string, args: DeclareArgs, rollout: Rollout) {
         const managers = args.hosts.filter((h) => h.role === "manager");
-        if (managers.length === 0) throw new Error("SwarmCluster needs at least one manager host");
-        const names = new Set(args.hosts.map((h) => h.name));
-        if (names.size !== args.hosts.length) throw new Error("SwarmCluster host names must be unique");
         const founder = managers[0];
 
         const plan = planSwarm(
@@ -128,7 +206,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             new command.remote.Command(resourceName, { addPreviousOutputInEnv: false, ...cmdArgs }, { parent: this, ...extra });
         // A repair gives the step's last trigger a new value; otherwise that slot is ignored and the step stays as it is.
         const repairSlot = (reason: string | undefined) => (reason ? `repair: ${reason} (${new Date().toISOString()})` : REPAIR);
-        const ready = (host: SwarmHost) => args.hostReady?.[host.name] ?? [];
+        const ready = (host: SwarmHost) => args.hostReady[host.name] ?? [];
         // A rolling node's old machine, as the last deployment left it: reachable while its new machine is made.
         const before = (host: SwarmHost) => {
             const node = rollout.previousNode(host.name);
@@ -307,6 +385,17 @@ export class SwarmCluster extends pulumi.ComponentResource {
             { dependsOn: [...all.map((j) => j.join), ...rollDone], ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
         );
         for (const j of all) if (!settled[j.host.name]) settled[j.host.name] = settlePlaceholder(j);
+        // Machines that outlive the cluster get a step that does nothing now and, on destroy (it goes first, as it
+        // depends on every other step of its node), takes the node out of the swarm.
+        if (args.machinesOutlive) {
+            for (const j of all) {
+                remote(
+                    `${name}-leave-${j.host.name}`,
+                    { connection: commandConnection(j.host), create: "true", delete: scripts.renderLeave({ host: j.host.name }), triggers: [j.host.machineId] },
+                    { dependsOn: [settled[j.host.name], members, tokensStep] },
+                );
+            }
+        }
         rollout.release(chain, settled);
         if (chain.length > 0) pulumi.log.info(`swarmkit: rolling replacement, one node at a time: ${chain.join(" → ")}`, this);
 

@@ -41,6 +41,19 @@ function isNode(value: unknown): value is PreviousNode {
     );
 }
 
+/**
+ * The record of cluster `cluster` among the stack's outputs: an output that is a cluster's deployment record
+ * (SwarmCluster.deployment, exported under any name) of that name; else the outputs themselves when they carry the
+ * record's fields at the top level (the kit's own program exports them so).
+ */
+export function findDeploymentRecord(outputs: Record<string, unknown>, cluster: string): Record<string, unknown> {
+    for (const value of Object.values(outputs)) {
+        const v = value as Record<string, unknown> | undefined;
+        if (v && typeof v === "object" && !Array.isArray(v) && v.cluster === cluster && Array.isArray(v.nodes)) return v;
+    }
+    return outputs;
+}
+
 /** Parses the outputs as the stack reference gives them (plain or secret); nothing usable: undefined. */
 export function parsePrevious(outputs: Record<string, unknown>): PreviousDeployment | undefined {
     const nodes = Array.isArray(outputs.nodes) ? outputs.nodes.filter(isNode) : [];
@@ -57,7 +70,7 @@ export function parsePrevious(outputs: Record<string, unknown>): PreviousDeploym
  * `readStackOutputs` invoke (what a StackReference reads), which adds no resource to the stack: a stack reference
  * would show up as a "read" in the next run whenever the outputs changed.
  */
-export async function readPreviousDeployment(): Promise<PreviousDeployment | undefined> {
+export async function readPreviousDeployment(cluster?: string): Promise<PreviousDeployment | undefined> {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     let result: { outputs?: Record<string, unknown> };
     try {
@@ -66,5 +79,6 @@ export async function readPreviousDeployment(): Promise<PreviousDeployment | und
         pulumi.log.warn(`swarmkit: cannot read the stack's last deployment (${err}): nothing rolls in this run`);
         return undefined;
     }
-    return parsePrevious(result?.outputs ?? {});
+    const outputs = result?.outputs ?? {};
+    return parsePrevious(cluster === undefined ? outputs : findDeploymentRecord(outputs, cluster));
 }

@@ -17,7 +17,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Role } from "../host";
-import { PreviousDeployment, PreviousNode } from "./previous";
+import { PreviousDeployment, PreviousNode, readPreviousDeployment } from "./previous";
 
 interface Gate {
     role: Role;
@@ -31,6 +31,15 @@ export class Rollout {
     private released = false;
 
     constructor(readonly previous?: PreviousDeployment) {}
+
+    /**
+     * The rollout of cluster `cluster` (the SwarmCluster's name), from what its last deployment recorded among the
+     * stack's outputs (export `cluster.deployment` under any name). A new stack, or one that exports no record: no
+     * node rolls.
+     */
+    static async read(cluster: string): Promise<Rollout> {
+        return new Rollout(await readPreviousDeployment(cluster));
+    }
 
     previousNode(name: string): PreviousNode | undefined {
         return this.previous?.nodes.find((n) => n.name === name);

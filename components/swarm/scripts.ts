@@ -93,6 +93,21 @@ export function renderTokens(args: TokensArgs): string {
     ]);
 }
 
+/**
+ * Run when the cluster is destroyed on machines that outlive it (your own hosts): the node leaves the swarm, so the
+ * machine is as it was before the kit. Idempotent: a node that is in no swarm is left alone. A locked manager
+ * leaves too (`--force` needs no unlock).
+ */
+export function renderLeave(args: { host: string }): string {
+    return script({ host: args.host, step: "leave" }, [
+        "state=$(swarm_state)",
+        'if [ "$state" != inactive ]; then',
+        '  out=$(docker swarm leave --force 2>&1) || fail "docker swarm leave failed: $out"',
+        "fi",
+        'log "out of the swarm"',
+    ]);
+}
+
 /** Rotates both join tokens (old ones stop working; joined nodes are not affected). Prints nothing. */
 export function renderRotateTokens(args: TokensArgs): string {
     return script({ host: args.host, step: "rotate tokens" }, [

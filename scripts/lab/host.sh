@@ -26,6 +26,9 @@ action=${1:-}; lab=${2:-}; host=${3:-}
 [[ "$lab" =~ ^[a-z][a-z0-9]{0,7}$ ]] || die "bad lab name '$lab'"
 [[ "$host" =~ ^[a-z][a-z0-9-]{0,30}$ ]] || die "bad host name '$host'"
 state_root=${SWARMKIT_LAB_DIR:-$(cd "$here/../.." && pwd)/.lab}
+# A relative SWARMKIT_LAB_DIR (a project that installed the package keeps .lab beside it) is taken from the
+# working directory, once: the host's own processes run elsewhere.
+case "$state_root" in /*) ;; *) state_root="$PWD/$state_root" ;; esac
 dir="$state_root/$lab/$host"
 ns="$lab-$host"
 cgroup="swarmkit-$lab-$host"

@@ -121,7 +121,7 @@ describe("host firewall and SSH trust on lab hosts", { skip: unavailable, timeou
         const preview = await lab.preview();
         const changed = Object.entries(preview.changeSummary).filter(([k]) => k !== "same");
         assert.deepEqual(changed, [["update", 3]], JSON.stringify(preview.changeSummary));
-        for (const h of ["manager-1", "worker-1", "worker-2"]) assert.match(preview.stdout, new RegExp(`~ +command:remote:Command firewall-${h} update`));
+        for (const h of ["manager-1", "worker-1", "worker-2"]) assert.match(preview.stdout, new RegExp(`~ +command:remote:Command swarm-firewall-${h} update`));
         const r = await lab.up();
         assert.deepEqual(r.summary.resourceChanges, { same: (r.summary.resourceChanges?.same ?? 0), update: 3 });
         for (const address of [M1, W1, W2]) {

@@ -256,7 +256,7 @@ describe("lab swarm end to end", { skip: unavailable, timeout: 25 * 60 * 1000 },
             await lab.set("publishedPorts", JSON.stringify([PORT, 8082]));
             const start = Date.now();
             await assert.rejects(lab.up(), (err: Error) => {
-                assert.match(err.message, /firewall-worker-1/);
+                assert.match(err.message, /swarm-firewall-worker-1/);
                 return true;
             });
             const log = lab.log.join("");

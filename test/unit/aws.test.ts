@@ -3,6 +3,8 @@
  * the load balancer and the SwarmHost shape handed to SwarmCluster. The expected rules are spelled out here on
  * purpose (not derived from the port table), so a row or a mapping that changes makes these tests fail.
  */
+import { withSeams } from "../../components/swarm/seams";
+import { awsArgs } from "../../components/stackHardware";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
@@ -144,7 +146,7 @@ async function build(prefix: string, overrides: Record<string, string | undefine
     const { AwsHosts } = await import("../../components/hardware/aws");
     const hw = new AwsHosts(
         prefix,
-        { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: plainPrivateKey ? PRIVATE_KEY : pulumi.secret(PRIVATE_KEY) },
+        awsArgs(config, { publicKey: PUBLIC_KEY, privateKey: plainPrivateKey ? PRIVATE_KEY : pulumi.secret(PRIVATE_KEY) }),
         { transformations: [recordDependencies] },
     );
     await Promise.all(hw.hosts.map((h) => unwrap(h.machineId)));
@@ -318,7 +320,7 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
         for (const a of associations) assert.equal(a.inputs.routeTableId, table.id);
         const zoneCall = calls.find((c) => c.token === "aws:index/getAvailabilityZones:getAvailabilityZones");
         assert.equal(zoneCall?.inputs.state, "available");
-        assert.equal((await unwrap(b.hw.extraOutputs.vpcId)).value, vpc.id);
+        assert.equal((await unwrap(b.hw.vpcId)).value, vpc.id);
     });
 
     it("starts instances only after their subnets route to the internet gateway", () => {
@@ -378,7 +380,7 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
         assert.equal(lb.internal, false);
         assert.deepEqual(lb.securityGroups, [b.named("lb", T.sg).id]);
         assert.deepEqual([...lb.subnets].sort(), b.of(T.subnet).map((s) => s.id).sort());
-        assert.equal((await unwrap(b.hw.extraOutputs.loadBalancerDnsName)).value, "c3-nlb-0f.elb.eu-west-1.amazonaws.com");
+        assert.equal((await unwrap(b.hw.loadBalancerDnsName)).value, "c3-nlb-0f.elb.eu-west-1.amazonaws.com");
     });
 
     it("per published port: a TCP target group with its health check, a listener, and every node attached", () => {
@@ -519,7 +521,7 @@ describe("AwsHosts, 3 managers + 2 workers, ports 80 and 443", () => {
 
     it("SwarmCluster gets the managers first: init on manager-1 over its public IP, every node advertising its private IP", async () => {
         const { SwarmCluster } = await import("../../components/swarm/cluster");
-        const cluster = new SwarmCluster("c3-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true });
+        const cluster = new SwarmCluster("c3-swarm", withSeams({ hardware: { hosts: b.hw.hosts }, autolock: true, drainManagers: true }, { observation: undefined }));
         await unwrap(cluster.ready);
         await quiet();
         const ipsOf = (name: string) => fakeIps.get(`c3-${name}`) as { publicIp: string; privateIp: string };
@@ -597,7 +599,7 @@ describe("AwsHosts without published ports", () => {
     it("makes no load balancer, no LB group, and exports an empty DNS name", async () => {
         for (const type of [T.lb, T.targetGroup, T.listener, T.attachment]) assert.equal(b.of(type).length, 0, type);
         assert.deepEqual(b.of(T.sg).map((g) => g.name), ["nolb-nodes"]);
-        assert.equal((await unwrap(b.hw.extraOutputs.loadBalancerDnsName)).value, "");
+        assert.equal((await unwrap(b.hw.loadBalancerDnsName)).value, "");
     });
 
     it("opens only the swarm ports and SSH on the nodes", () => {
@@ -700,7 +702,7 @@ describe("AwsHosts: an instance deleted outside Pulumi", () => {
             privateAddresses: {},
         };
         observation.hosts["worker-1"] = { reachable: true, local: { state: "inactive" } };
-        const cluster = new SwarmCluster("gone-swarm", { hosts: b.hw.hosts, autolock: true, drainManagers: true, observation }, { transformations: [recordDependencies] });
+        const cluster = new SwarmCluster("gone-swarm", withSeams({ hardware: { hosts: b.hw.hosts }, autolock: true, drainManagers: true }, { observation: observation }), { transformations: [recordDependencies] });
         await unwrap(cluster.ready);
         await quiet();
         const join = resources.find((r) => r.name === "gone-swarm-join-worker-1");
@@ -727,8 +729,8 @@ describe("AWS: a change of instance type rolls the swarm one node at a time", ()
         const before = parseConfig((k) => rawConfig({})[k]);
         const after = parseConfig((k) => rawConfig({ "swarmkit:managerSize": "t3.large", "swarmkit:workerSize": "t3.xlarge" })[k]);
         const placements = placeHosts(3, 2, 3);
-        const rollout = new RolloutClass(previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(before, p) }))));
-        const hw = new Hosts("awsroll", { config: after, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout }, { transformations: [recordDependencies] });
+        const rollout = new RolloutClass(previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(before, before.aws!, p) }))));
+        const hw = new Hosts("awsroll", awsArgs(after, { publicKey: PUBLIC_KEY, privateKey: pulumi.secret(PRIVATE_KEY) }, rollout), { transformations: [recordDependencies] });
         const rolled = await rollSwarm(swarm, "awsroll", hw.hosts, rollout, quiet);
         built = { hw, config: after, rollout, cluster: rolled.cluster };
         chain = rolled.chain;
@@ -759,7 +761,7 @@ describe("AWS: a change of instance type rolls the swarm one node at a time", ()
         }
     });
 
-    it("joins a rolling node with the last deployment's token (a manager with the manager token), never a new swarm", () => {
+    it("joins a rolling node with the last deployment's token (a manager with the manager token), never a new swarm", async () => {
         for (const host of chain) {
             const join = resources.find((r) => r.name === `${swarm}-join-${host}`);
             assert.ok(join, host);
@@ -769,7 +771,7 @@ describe("AWS: a change of instance type rolls the swarm one node at a time", ()
         }
         const init = childOptions.get(`${swarm}-init-manager-1`);
         assert.deepEqual(init?.ignoreChanges, ["create", "connection", "triggers[0]"], "the founding step is left as it is");
-        assert.equal(built.cluster.plan.refound, undefined);
+        assert.equal((await built.cluster.plan).refound, undefined);
     });
 
     it("reads the tokens and fixes the member list only once the roll is done", async () => {
@@ -788,18 +790,18 @@ describe("AWS: an unchanged spec, or a new stack, rolls nothing", () => {
         const config = parseConfig((k) => rawConfig({ "swarmkit:adminCidr": "198.51.100.0/24" })[k]);
         const placements = placeHosts(3, 2, 3);
         for (const [prefix, previous] of [
-            ["awssame", previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(config, p) })))],
+            ["awssame", previousDeployment(placements.map((p) => ({ name: p.name, role: p.role, machineSpec: awsMachineSpec(config, config.aws!, p) })))],
             ["awsnew", undefined],
         ] as const) {
             const rollout = new RolloutClass(previous);
-            const hw = new Hosts(prefix, { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout }, { transformations: [recordDependencies] });
+            const hw = new Hosts(prefix, awsArgs(config, { publicKey: PUBLIC_KEY, privateKey: pulumi.secret(PRIVATE_KEY) }, rollout), { transformations: [recordDependencies] });
             // The program reads the machines before it declares the swarm: a machine that does not roll is there then.
             const early = await Promise.race([
                 Promise.all(hw.hosts.map((h) => unwrap(h.machineId))).then(() => "made"),
                 new Promise((resolve) => setTimeout(() => resolve("still waiting"), 3000)),
             ]);
             assert.equal(early, "made", `${prefix}: the machines wait for a swarm that is not declared yet`);
-            const cluster = new Cluster(`${prefix}-swarm`, { hosts: hw.hosts, autolock: true, drainManagers: true, rollout }, { transformations: [recordDependencies] });
+            const cluster = new Cluster(`${prefix}-swarm`, withSeams({ hardware: { hosts: hw.hosts }, autolock: true, drainManagers: true, rollout }, { observation: undefined }), { transformations: [recordDependencies] });
             await unwrap(cluster.nodes);
             await quiet();
             for (const p of placements) {

@@ -140,8 +140,8 @@ describe("the DigitalOcean SDK is loaded only when used", () => {
         }
     });
 
-    it("the hardware factory loads the module with a dynamic import", () => {
-        const factory = fs.readFileSync(path.join(ROOT, "components/hardware/index.ts"), "utf8");
+    it("the program's hardware loads the module with a dynamic import", () => {
+        const factory = fs.readFileSync(path.join(ROOT, "components/stackHardware.ts"), "utf8");
         assert.ok(factory.includes('await import("./digitalocean")'));
     });
 });

@@ -1,4 +1,6 @@
 import { before, describe, it } from "node:test";
+import { withSeams } from "../../components/swarm/seams";
+import { digitalOceanArgs } from "../../components/stackHardware";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -105,11 +107,11 @@ async function build(name: string, values: Record<string, string>): Promise<Buil
     const config = configOf(values);
     const component = new DigitalOceanHosts(
         name,
-        { config, sshPublicKey: config.ssh.publicKey as string, sshPrivateKey: config.ssh.privateKey as pulumi.Output<string> },
+        digitalOceanArgs(config, { publicKey: config.ssh.publicKey as string, privateKey: config.ssh.privateKey as pulumi.Output<string> }),
         { transformations: [recordDependencies] },
     );
     for (const host of component.hosts) await unwrap(host.machineId);
-    await unwrap(component.extraOutputs.loadBalancerIp);
+    await unwrap(component.loadBalancerIp);
     await settle();
     const of = (type: string) => resources.filter((r) => r.type === type && r.name.startsWith(`${name}-`));
     const one = (type: string) => {
@@ -289,7 +291,7 @@ for (const stack of ["do-3", "do-5"] as const) {
                 { entryProtocol: "tcp", entryPort: 443, targetProtocol: "tcp", targetPort: 443 },
             ]);
             assert.deepEqual(lb.inputs.healthcheck, { protocol: "tcp", port: 80 });
-            assert.equal((await unwrap(b.component.extraOutputs.loadBalancerIp)).value, LB_IP);
+            assert.equal((await unwrap(b.component.loadBalancerIp)).value, LB_IP);
         });
 
         it("boots every droplet with the kit's cloud-init: its hostname, docker.io, the host firewall incl. ESP from the stackVpc", () => {
@@ -344,7 +346,7 @@ describe("DigitalOceanHosts variants", () => {
     it("declares no load balancer without published ports; the IP output is empty and no published rule exists", async () => {
         const b = await build("noports", { "swarmkit:publishedPorts": "[]", "swarmkit:managers": "1" });
         assert.equal(b.of(T.lb).length, 0);
-        assert.equal((await unwrap(b.component.extraOutputs.loadBalancerIp)).value, "");
+        assert.equal((await unwrap(b.component.loadBalancerIp)).value, "");
         const rules: Rule[] = b.one(T.firewall).inputs.inboundRules;
         assert.ok(rules.every((r) => !r.sourceLoadBalancerUids));
         assert.deepEqual(rules.map((r) => `${r.protocol}/${r.portRange}`).sort(), ["tcp/22", "tcp/2377", "tcp/7946", "udp/4789", "udp/7946"]);
@@ -353,7 +355,7 @@ describe("DigitalOceanHosts variants", () => {
     it("declares no load balancer with swarmkit:loadBalancer false, and leaves published ports closed at the cloud firewall", async () => {
         const b = await build("nolb", { "swarmkit:loadBalancer": "false", "swarmkit:managers": "1" });
         assert.equal(b.of(T.lb).length, 0);
-        assert.equal((await unwrap(b.component.extraOutputs.loadBalancerIp)).value, "");
+        assert.equal((await unwrap(b.component.loadBalancerIp)).value, "");
         const rules: Rule[] = b.one(T.firewall).inputs.inboundRules;
         assert.ok(rules.every((r) => !covers(r.portRange, 80) && !covers(r.portRange, 443)));
     });
@@ -407,7 +409,7 @@ describe("DigitalOceanHosts variants", () => {
         const config = configOf({ "swarmkit:managers": "1" });
         const component = new DigitalOceanHosts(
             "plainkey",
-            { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: PRIVATE_KEY },
+            digitalOceanArgs(config, { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY }),
             { transformations: [recordDependencies] },
         );
         const key = await unwrap(component.hosts[0].connection.privateKey);
@@ -417,14 +419,6 @@ describe("DigitalOceanHosts variants", () => {
         const ready = resources.find((r) => r.name === "plainkey-manager-1-ready");
         assert.ok(ready, "no readiness check");
         assert.ok(isSecretValue(ready.inputs.connection) || isSecretValue(ready.inputs.connection?.privateKey), "the readiness check gets the key in clear");
-    });
-
-    it("refuses config other than the digitalocean provider's", () => {
-        const config = parseConfig((key) => ({ "swarmkit:provider": "netns", "swarmkit:sshPublicKey": PUBLIC_KEY, "swarmkit:sshPrivateKey": PRIVATE_KEY })[key]);
-        assert.throws(
-            () => new DigitalOceanHosts("wrong", { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: PRIVATE_KEY }),
-            /digitalocean settings/,
-        );
     });
 
     it("names the key, the value and what is allowed for a bad swarmkit:cloudFirewall", () => {
@@ -471,7 +465,7 @@ describe("DigitalOceanHosts on day 2", () => {
             ],
             privateAddresses: {},
         };
-        const cluster = new SwarmCluster("gone-swarm", { hosts: b.component.hosts, autolock: true, drainManagers: true, observation }, { transformations: [recordDependencies] });
+        const cluster = new SwarmCluster("gone-swarm", withSeams({ hardware: { hosts: b.component.hosts }, autolock: true, drainManagers: true }, { observation: observation }), { transformations: [recordDependencies] });
         await unwrap(cluster.ready);
         await settle();
         const join = resources.find((r) => r.name === "gone-swarm-join-worker-1")!;
@@ -505,7 +499,7 @@ describe("DigitalOcean: a change of droplet size rolls the swarm one node at a t
         );
         const component = new DigitalOceanHosts(
             "doroll",
-            { config: next, sshPublicKey: PUBLIC_KEY, sshPrivateKey: pulumi.secret(PRIVATE_KEY), rollout },
+            digitalOceanArgs(next, { publicKey: PUBLIC_KEY, privateKey: pulumi.secret(PRIVATE_KEY) }, rollout),
             { transformations: [recordDependencies] },
         );
         hosts = component.hosts;

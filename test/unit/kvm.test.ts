@@ -2,6 +2,7 @@
  * KvmHosts under mocks, and its rendered create/delete scripts run for real under /bin/sh against scripted
  * stand-ins for virsh, virt-install and qemu-img.
  */
+import { kvmArgs } from "../../components/stackHardware";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -66,7 +67,7 @@ describe("KvmHosts with 3 managers and 2 workers", () => {
         const config = configOf();
         component = new KvmHosts(
             "kvm",
-            { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: config.ssh.privateKey as pulumi.Output<string> },
+            kvmArgs(config, { publicKey: PUBLIC_KEY, privateKey: config.ssh.privateKey as pulumi.Output<string> }),
             { transformations: [recordDependencies] },
         );
         for (const host of component.hosts) await unwrap(host.machineId);

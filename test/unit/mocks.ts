@@ -26,6 +26,19 @@ export function addCallFaker(faker: CallFaker): void {
     callFakers.push(faker);
 }
 
+/** Remote commands answer like the kit's scripts would: init prints ids, tokens prints JSON, join a node id. */
+export function swarmStepFaker(tokens: { worker: string; manager: string; unlockKey: string }): OutputFaker {
+    return (args) => {
+        if (args.type !== "command:remote:Command") return undefined;
+        const create = String(args.inputs.create ?? "");
+        const host = /swarmkit_host='([^']+)'/.exec(create)?.[1] ?? "?";
+        if (create.includes("swarmkit_step='init'")) return { stdout: JSON.stringify({ nodeId: `id-${host}`, clusterId: "cluster-1" }) };
+        if (create.includes("swarmkit_step='tokens'")) return { stdout: JSON.stringify(tokens) };
+        if (create.includes("swarmkit_step='join'")) return { stdout: `id-${host}\n` };
+        return { stdout: "" };
+    };
+}
+
 let counter = 0;
 
 /** What a mocked tls.PrivateKey "generates": recognisably fake, different per resource. */

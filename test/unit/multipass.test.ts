@@ -2,6 +2,7 @@
  * MultipassHosts under mocks (hosts, commands, cloud-init), and its rendered create/delete scripts run for real
  * under /bin/sh against a scripted stand-in for the multipass CLI.
  */
+import { multipassArgs } from "../../components/stackHardware";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -54,7 +55,7 @@ describe("MultipassHosts with 3 managers and 2 workers", () => {
         const config = configOf({ "swarmkit:nodesCidr": "10.80.5.0/24" });
         component = new MultipassHosts(
             "mp",
-            { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: config.ssh.privateKey as pulumi.Output<string> },
+            multipassArgs(config, { publicKey: PUBLIC_KEY, privateKey: config.ssh.privateKey as pulumi.Output<string> }),
             { transformations: [recordDependencies] },
         );
         for (const host of component.hosts) await unwrap(host.machineId);
@@ -125,7 +126,7 @@ describe("MultipassHosts with 3 managers and 2 workers", () => {
 
     it("leaves the range to the script when nodesCidr is not configured", async () => {
         const config = configOf({ "swarmkit:managers": "1", "swarmkit:workers": "0" });
-        const c = new MultipassHosts("mpauto", { config, sshPublicKey: PUBLIC_KEY, sshPrivateKey: PRIVATE_KEY });
+        const c = new MultipassHosts("mpauto", multipassArgs(config, { publicKey: PUBLIC_KEY, privateKey: PRIVATE_KEY }));
         await unwrap(c.hosts[0].machineId);
         await settle();
         const r = resources.find((x) => x.name === "mpauto-manager-1")!;

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseConfig } from "../../components/config";
-import { machineNetwork, networkChange } from "../../components/hardware/network";
+import { machineNetwork, networkChange } from "../../components/networkChange";
 import { previousDeployment } from "./roll";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIUnitTestKeyNotARealOne unit";

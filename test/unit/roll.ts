@@ -2,6 +2,7 @@
  * Helpers for the rolling-replacement tests of each target: a last deployment to roll from, and the order in which
  * the engine would replace the machines, read from what each machine resource depends on.
  */
+import { withSeams } from "../../components/swarm/seams";
 import assert from "node:assert/strict";
 import type { SwarmHost } from "../../components/host";
 import type { PreviousDeployment } from "../../components/swarm/previous";
@@ -85,7 +86,7 @@ export async function rollSwarm(swarm: string, machinePrefix: string, hosts: Swa
     const { SwarmCluster } = await import("../../components/swarm/cluster");
     const cluster = new SwarmCluster(
         swarm,
-        { hosts, autolock: true, drainManagers: true, observation: healthyObservation(hosts.map((h) => h.name)), rollout },
+        withSeams({ hardware: { hosts }, autolock: true, drainManagers: true, rollout }, { observation: healthyObservation(hosts.map((h) => h.name)) }),
         { transformations: [recordDependencies] },
     );
     await unwrap(cluster.nodes);

@@ -1,8 +1,10 @@
 import { before, describe, it } from "node:test";
+import { withSeams } from "../../components/swarm/seams";
 import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import {
     addOutputFaker,
+    swarmStepFaker,
     byName,
     byType,
     childOptions,
@@ -22,15 +24,7 @@ import type { SwarmObservation } from "../../components/swarm/observe";
 const TOKENS = { worker: "SWMTKN-1-fakeworker", manager: "SWMTKN-1-fakemanager", unlockKey: "SWMKEY-1-fakeunlock" };
 
 // Remote commands answer like the real scripts would: init prints ids, tokens prints JSON, join a node id.
-addOutputFaker((args) => {
-    if (args.type !== "command:remote:Command") return undefined;
-    const create = String(args.inputs.create ?? "");
-    const host = /swarmkit_host='([^']+)'/.exec(create)?.[1] ?? "?";
-    if (create.includes("swarmkit_step='init'")) return { stdout: JSON.stringify({ nodeId: `id-${host}`, clusterId: "cluster-1" }) };
-    if (create.includes("swarmkit_step='tokens'")) return { stdout: JSON.stringify(TOKENS) };
-    if (create.includes("swarmkit_step='join'")) return { stdout: `id-${host}\n` };
-    return { stdout: "" };
-});
+addOutputFaker(swarmStepFaker(TOKENS));
 
 function hosts(managers: number, workers: number, status?: MachineStatus): SwarmHost[] {
     const list: SwarmHost[] = [];
@@ -62,7 +56,7 @@ before(async () => {
 function create(name: string, list: SwarmHost[], extra: Partial<{ autolock: boolean; drainManagers: boolean; tokenRotation: number; observation: SwarmObservation }> = {}) {
     return new SwarmCluster(
         name,
-        { hosts: list, autolock: extra.autolock ?? true, drainManagers: extra.drainManagers ?? true, tokenRotation: extra.tokenRotation, observation: extra.observation },
+        withSeams({ hardware: { hosts: list }, autolock: extra.autolock ?? true, drainManagers: extra.drainManagers ?? true, tokenRotation: extra.tokenRotation }, { observation: extra.observation }),
         { transformations: [recordDependencies] },
     );
 }
@@ -125,10 +119,10 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
         assert.equal(reveal(byName("c3-init-manager-1").inputs.connection).host, "203.0.113.11");
     });
 
-    it("founds the swarm once: later changes of address, autolock or machine never run init again", () => {
+    it("founds the swarm once: later changes of address, autolock or machine never run init again", async () => {
         assert.deepEqual(childOptions.get("c3-init-manager-1")?.ignoreChanges, [], "a new swarm: the founding runs");
         const later = create("later", hosts(3, 0, "running"), { observation: healthy(["manager-1", "manager-2", "manager-3"]) });
-        assert.ok(later.plan.refound === undefined);
+        assert.ok((await later.plan).refound === undefined);
         assert.deepEqual(childOptions.get("later-init-manager-1")?.ignoreChanges, ["create", "connection", "triggers[0]"]);
     });
 
@@ -285,8 +279,8 @@ describe("SwarmCluster token rotation and input checks", () => {
     });
 
     it("refuses a cluster without a manager and duplicate names", () => {
-        assert.throws(() => new SwarmCluster("none", { hosts: hosts(0, 2), autolock: true, drainManagers: true }), /at least one manager/);
+        assert.throws(() => new SwarmCluster("none", withSeams({ hardware: { hosts: hosts(0, 2) }, autolock: true, drainManagers: true }, { observation: undefined })), /no manager/);
         const twice = [...hosts(1, 0), ...hosts(1, 0)];
-        assert.throws(() => new SwarmCluster("dup", { hosts: twice, autolock: true, drainManagers: true }), /unique/);
+        assert.throws(() => new SwarmCluster("dup", withSeams({ hardware: { hosts: twice }, autolock: true, drainManagers: true }, { observation: undefined })), /unique/);
     });
 });

@@ -1,7 +1,7 @@
 /** The machine image: config's fixed AMI, or the newest Canonical Ubuntu 24.04 LTS (amd64, gp3) of the region. */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AwsSettings } from "../../config";
+import { AwsSettings } from "../settings";
 
 /** Canonical's AWS account, the publisher of the official Ubuntu images. */
 export const CANONICAL_OWNER_ID = "099720109477";

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
-import { SwarmkitConfig } from "../../config";
+import { AwsSettings, awsNetwork } from "../settings";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { SshConnection, SwarmHost, machineSpec } from "../../host";
 import { BOOTING_HOST, LIVE_HOST } from "../../ssh/dialPolicy";
@@ -15,10 +15,8 @@ import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
 import { Network } from "./network";
 import { Placement } from "./placement";
 import { renderReadyCheck } from "../readiness";
-import { machineDependsOn } from "../types";
-import { Rollout } from "../../swarm/rollout";
-import { machineNetwork } from "../network";
-import { awsTags } from "./tags";
+import { HostsCommon, machineDependsOn } from "../types";
+import { Tagger } from "./tags";
 
 /**
  * The host firewall of an AWS node: the security group already admits SSH from adminCidr only, so the host does not
@@ -30,14 +28,12 @@ export function awsHostFirewall(vpcCidr: string, publishedPorts: readonly number
 }
 
 export interface InstancesArgs {
-    config: SwarmkitConfig;
+    common: HostsCommon;
+    settings: AwsSettings;
+    tags: Tagger;
     network: Network;
     securityGroupId: pulumi.Input<string>;
     placements: Placement[];
-    sshPublicKey: pulumi.Input<string>;
-    sshPrivateKey: pulumi.Input<string>;
-    /** The rolling replacement the instances take part in. */
-    rollout?: Rollout;
 }
 
 /**
@@ -46,18 +42,17 @@ export interface InstancesArgs {
  * the looked-up image is not (a newer Ubuntu image applies to new instances only; set swarmkit:amiId to roll to one).
  * The network is recorded too, though a change of it is refused on a live stack (components/hardware/network.ts).
  */
-export function awsMachineSpec(config: SwarmkitConfig, placement: Placement): string {
-    const settings = config.aws;
-    if (!settings) throw new Error("awsMachineSpec needs config.aws");
+export function awsMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision">, settings: AwsSettings, placement: Placement): string {
     return machineSpec({
         ami: settings.amiId ?? "newest Ubuntu 24.04 at creation",
         instanceType: settings.instanceType[placement.role],
         zone: placement.zone,
-        network: machineNetwork(config),
-        user: config.ssh.user,
-        revision: config.machineRevision,
+        network: awsNetwork(settings),
+        user: common.ssh.user,
+        revision: common.machineRevision,
     });
 }
+
 
 export interface Machine {
     placement: Placement;
@@ -69,32 +64,30 @@ export interface Machine {
 }
 
 export function createInstances(name: string, args: InstancesArgs, parent: pulumi.Resource): { keyPair: aws.ec2.KeyPair; nodes: Machine[] } {
-    const { config, network } = args;
-    const settings = config.aws;
-    if (!settings) throw new Error("AWS instances need config.aws (swarmkit:provider = aws)");
+    const { common, settings, network } = args;
     const ami = machineImage(settings, parent);
-    const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: args.sshPublicKey, tags: awsTags("key") }, { parent });
-    const privateKey = pulumi.secret(args.sshPrivateKey);
+    const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: common.sshPublicKey, tags: args.tags("key") }, { parent });
+    const privateKey = common.sshPrivateKey;
 
     const nodes = args.placements.map((placement): Machine => {
         const hostKey = createHostKey(`${name}-${placement.name}-host-key`, parent);
         // Secret: it carries the machine's private host key.
         const userData = pulumi.secret(
             pulumi
-                .all([network.vpcCidr, pulumi.output(args.sshPublicKey), hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
+                .all([network.vpcCidr, common.sshPublicKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh])
                 .apply(([vpcCidr, publicKey, privateHostKey, publicHostKey]) =>
                     renderCloudInit({
                         hostname: placement.name,
-                        user: config.ssh.user,
+                        user: common.ssh.user,
                         // Canonical's images give the key pair to "ubuntu"; any other login user is created by cloud-init.
-                        sshAuthorizedKeys: config.ssh.user === UBUNTU_IMAGE_USER ? undefined : [publicKey],
-                        firewall: awsHostFirewall(vpcCidr, config.publishedPorts),
+                        sshAuthorizedKeys: common.ssh.user === UBUNTU_IMAGE_USER ? undefined : [publicKey],
+                        firewall: awsHostFirewall(vpcCidr, common.publishedPorts),
                         hostKey: { privateKey: privateHostKey, publicKey: publicHostKey },
                     }),
                 ),
         );
-        const tags = awsTags(placement.name, placement.role);
-        const spec = awsMachineSpec(config, placement);
+        const tags = args.tags(placement.name, placement.role);
+        const spec = awsMachineSpec(common, settings, placement);
         const instance = new aws.ec2.Instance(
             `${name}-${placement.name}`,
             {
@@ -114,7 +107,7 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             },
             {
                 parent,
-                dependsOn: machineDependsOn(args.rollout, { name: placement.name, role: placement.role, machineSpec: spec }, network.ready),
+                dependsOn: machineDependsOn(common.rollout, { name: placement.name, role: placement.role, machineSpec: spec }, network.ready),
                 additionalSecretOutputs: ["userData"],
                 // A changed spec (instance type, a set amiId, zone, login user, machineRevision) replaces the
                 // instance, in the roll's order: a new instance joins before the old one leaves.
@@ -126,7 +119,7 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
         );
         const connection: SshConnection = {
             host: instance.publicIp,
-            user: config.ssh.user,
+            user: common.ssh.user,
             privateKey,
             hostKey: hostKey.publicKeyOpenssh.apply((k) => k.trim()),
             ...LIVE_HOST,

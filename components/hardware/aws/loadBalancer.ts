@@ -7,12 +7,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { PortRule } from "../../ports";
 import { Machine } from "./instances";
-import { awsTags } from "./tags";
+import { Tagger } from "./tags";
 
 /** Seconds a removed node keeps draining; the default 300 s slows every replacement down. */
 const DEREGISTRATION_DELAY_SECONDS = 30;
 
 export interface LoadBalancerArgs {
+    tags: Tagger;
     vpcId: pulumi.Input<string>;
     subnetIds: pulumi.Input<string>[];
     securityGroupId: pulumi.Input<string>;
@@ -30,7 +31,7 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
             ipAddressType: "ipv4",
             subnets: args.subnetIds,
             securityGroups: [args.securityGroupId],
-            tags: awsTags("nlb"),
+            tags: args.tags("nlb"),
         },
         { parent },
     );
@@ -49,7 +50,7 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
                 preserveClientIp: "false",
                 deregistrationDelay: DEREGISTRATION_DELAY_SECONDS,
                 healthCheck: { enabled: true, protocol: "TCP", port: String(port), healthyThreshold: 3, unhealthyThreshold: 3, interval: 10 },
-                tags: awsTags(`tg-${row.name}`),
+                tags: args.tags(`tg-${row.name}`),
             },
             { parent },
         );
@@ -60,7 +61,7 @@ export function createLoadBalancer(name: string, args: LoadBalancerArgs, parent:
                 protocol: "TCP",
                 port,
                 defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
-                tags: awsTags(`listener-${row.name}`),
+                tags: args.tags(`listener-${row.name}`),
             },
             { parent },
         );

@@ -4,9 +4,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AwsSettings } from "../../config";
+import { AwsSettings } from "../settings";
 import { formatIpv4, parseIpv4 } from "../../net";
-import { awsTags } from "./tags";
+import { Tagger } from "./tags";
 
 /** The whole IPv4 internet: the default route, all-egress, and the load balancer's listeners. */
 export const ANYWHERE_IPV4 = "0.0.0.0/0";
@@ -50,30 +50,30 @@ export function checkExistingSubnets(vpcId: string, subnets: readonly ExistingSu
     const problems: string[] = [];
     const byZone = new Map<string, string[]>();
     for (const s of subnets) {
-        if (s.vpcId !== vpcId) problems.push(`subnet ${s.id} is in ${s.vpcId}, not in swarmkit:vpcId ${vpcId}`);
+        if (s.vpcId !== vpcId) problems.push(`subnet ${s.id} is in ${s.vpcId}, not in the VPC ${vpcId} (existingVpc.vpcId, swarmkit:vpcId)`);
         byZone.set(s.availabilityZone, [...(byZone.get(s.availabilityZone) ?? []), s.id]);
     }
     for (const [zone, ids] of byZone) {
-        if (ids.length > 1) problems.push(`subnets ${ids.join(", ")} share the zone ${zone}; swarmkit:subnetIds takes one subnet per zone`);
+        if (ids.length > 1) problems.push(`subnets ${ids.join(", ")} share the zone ${zone}; the subnets (existingVpc.subnetIds, swarmkit:subnetIds) take one per zone`);
     }
-    if (problems.length > 0) throw new Error(`swarmkit:subnetIds is not allowed: ${problems.join("; ")}`);
+    if (problems.length > 0) throw new Error(`the existing subnets are not allowed: ${problems.join("; ")}`);
 }
 
-export function createNetwork(name: string, settings: AwsSettings, parent: pulumi.Resource): Network {
-    return settings.existingVpc ? existingNetwork(settings.existingVpc, parent) : ownNetwork(name, settings, parent);
+export function createNetwork(name: string, settings: AwsSettings, tags: Tagger, parent: pulumi.Resource): Network {
+    return settings.existingVpc ? existingNetwork(settings.existingVpc, parent) : ownNetwork(name, settings, tags, parent);
 }
 
-function ownNetwork(name: string, settings: AwsSettings, parent: pulumi.Resource): Network {
+function ownNetwork(name: string, settings: AwsSettings, tags: Tagger, parent: pulumi.Resource): Network {
     const count = settings.availabilityZones;
     const vpc = new aws.ec2.Vpc(
         `${name}-vpc`,
-        { cidrBlock: settings.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: awsTags("vpc") },
+        { cidrBlock: settings.vpcCidr, enableDnsSupport: true, enableDnsHostnames: true, tags: tags("vpc") },
         { parent },
     );
-    const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: awsTags("igw") }, { parent });
+    const gateway = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: tags("igw") }, { parent });
     const routeTable = new aws.ec2.RouteTable(
         `${name}-public`,
-        { vpcId: vpc.id, routes: [{ cidrBlock: ANYWHERE_IPV4, gatewayId: gateway.id }], tags: awsTags("public") },
+        { vpcId: vpc.id, routes: [{ cidrBlock: ANYWHERE_IPV4, gatewayId: gateway.id }], tags: tags("public") },
         { parent },
     );
     // Regular zones only: Local Zones and Wavelength Zones are opt-in and lack most instance types.
@@ -84,7 +84,7 @@ function ownNetwork(name: string, settings: AwsSettings, parent: pulumi.Resource
     const zoneNames = available.names.apply((names) => {
         if (names.length < count) {
             throw new Error(
-                `swarmkit:availabilityZones = "${count}" is not allowed: the region has ${names.length} available zones (${names.join(", ")})`,
+                `availabilityZones (swarmkit:availabilityZones) = "${count}" is not allowed: the region has ${names.length} available zones (${names.join(", ")})`,
             );
         }
         return names.slice(0, count);
@@ -100,7 +100,7 @@ function ownNetwork(name: string, settings: AwsSettings, parent: pulumi.Resource
                     availabilityZone: zones[i],
                     // Instances ask for their public address themselves (associatePublicIpAddress).
                     mapPublicIpOnLaunch: false,
-                    tags: awsTags(`public-${i + 1}`),
+                    tags: tags(`public-${i + 1}`),
                 },
                 { parent },
             ),

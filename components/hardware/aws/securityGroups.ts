@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { ESP_PROTOCOL_NUMBER, PortRule, portTable } from "../../ports";
 import { ANYWHERE_IPV4 } from "./network";
-import { awsTags } from "./tags";
+import { Tagger } from "./tags";
 
 /** AWS's way to say "all protocols" (and with it all ports). */
 const ALL_PROTOCOLS = "-1";
@@ -41,6 +41,7 @@ export function ruleMatch(row: PortRule): RuleMatch {
 
 export interface SecurityGroupsArgs {
     vpcId: pulumi.Input<string>;
+    tags: Tagger;
     adminCidr: string;
     publishedPorts: readonly number[];
 }
@@ -62,23 +63,23 @@ export function createSecurityGroups(name: string, args: SecurityGroupsArgs, par
 
     const nodes = new aws.ec2.SecurityGroup(
         `${name}-nodes`,
-        { vpcId: args.vpcId, description: "swarmkit nodes: swarm ports between nodes, SSH from the admin range, published ports from the load balancer", tags: awsTags("nodes") },
+        { vpcId: args.vpcId, description: "swarmkit nodes: swarm ports between nodes, SSH from the admin range, published ports from the load balancer", tags: args.tags("nodes") },
         { parent },
     );
     const loadBalancer =
         publishedRows.length > 0
             ? new aws.ec2.SecurityGroup(
                   `${name}-lb`,
-                  { vpcId: args.vpcId, description: "swarmkit load balancer: listeners from anywhere, out to the nodes on the published ports", tags: awsTags("lb") },
+                  { vpcId: args.vpcId, description: "swarmkit load balancer: listeners from anywhere, out to the nodes on the published ports", tags: args.tags("lb") },
                   { parent },
               )
             : undefined;
 
     const carriedOver: pulumi.CustomResourceOptions = { parent, aliases: [{ type: OLD_RULE }], deleteBeforeReplace: true };
     const ingress = (resourceName: string, group: aws.ec2.SecurityGroup, description: string, match: RuleMatch, peer: Peer) =>
-        new aws.vpc.SecurityGroupIngressRule(resourceName, { securityGroupId: group.id, description, ...match, ...peer, tags: awsTags(resourceName) }, carriedOver);
+        new aws.vpc.SecurityGroupIngressRule(resourceName, { securityGroupId: group.id, description, ...match, ...peer, tags: args.tags(resourceName) }, carriedOver);
     const egress = (resourceName: string, group: aws.ec2.SecurityGroup, description: string, match: RuleMatch, peer: Peer) =>
-        new aws.vpc.SecurityGroupEgressRule(resourceName, { securityGroupId: group.id, description, ...match, ...peer, tags: awsTags(resourceName) }, carriedOver);
+        new aws.vpc.SecurityGroupEgressRule(resourceName, { securityGroupId: group.id, description, ...match, ...peer, tags: args.tags(resourceName) }, carriedOver);
 
     for (const row of table) {
         let from: Peer;

@@ -4,12 +4,17 @@ import { Role } from "../../host";
 
 export type Tags = Record<string, string>;
 
-/** `Name` shows in the console; `swarmkit:stack` groups the stack's resources. */
-export function awsTags(name: string, role?: Role): Tags {
+export type Tagger = (name: string, role?: Role) => Tags;
+
+/**
+ * `Name` shows in the console, under the hosts component's stem (unique per stack and component); `swarmkit:stack`
+ * groups the stack's resources.
+ */
+export function awsTagger(stem: string): Tagger {
     const stack = pulumi.getStack();
-    return {
-        Name: `swarmkit-${stack}-${name}`,
+    return (name, role) => ({
+        Name: `swarmkit-${stem}-${name}`,
         "swarmkit:stack": stack,
         ...(role !== undefined ? { "swarmkit:role": role } : {}),
-    };
+    });
 }

@@ -8,11 +8,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
 import * as command from "@pulumi/command";
-import { DigitalOceanSettings, SwarmkitConfig } from "../../config";
+import { DigitalOceanSettings, dropletNetwork } from "../settings";
 import { Role, SshConnection, SwarmHost, hostNames, machineSpec } from "../../host";
 import { SSH_PORT, portTable } from "../../ports";
-import { Hardware, HardwareArgs, machineDependsOn } from "../types";
-import { machineNetwork } from "../network";
+import { Hardware, HostsArgs, HostsCommon, machineDependsOn, physicalStem, resolveHostsArgs } from "../types";
+import { cidrWithin, isValidCidr } from "../../net";
 import { inboundRules, outboundRules } from "./firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
 import { clusterTagName, dropletName, roleTagName } from "./naming";
@@ -22,27 +22,77 @@ import { BOOTING_HOST, LIVE_HOST } from "../../ssh/dialPolicy";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { dropletFirewall, dropletUserData } from "./userData";
 
-export interface DigitalOceanHostsArgs extends HardwareArgs {}
+export interface DigitalOceanHostsArgs extends HostsArgs {
+    /** Required: where SSH may come from. */
+    adminCidr: string;
+    /** Required: the region's slug, e.g. fra1. */
+    region: string;
+    /** Default s-1vcpu-2gb managers, s-2vcpu-4gb workers. */
+    size?: { manager: string; worker: string };
+    /** Default ubuntu-24-04-x64. */
+    image?: string;
+    /** The kit's own VPC's range (RFC 1918, /16 to /28). Default 10.43.0.0/20. */
+    vpcCidr?: string;
+    /** Put the droplets in this existing VPC instead of making one. */
+    existingVpcId?: string;
+    /** An SSH key already in the account (fingerprint or ID) instead of uploading the key. */
+    existingSshKey?: string;
+    /** A load balancer in front of the published ports. Default true. */
+    loadBalancer?: boolean;
+    /** A cloud firewall around the droplets (it drops ESP, see docs/digitalocean.md). Default true. */
+    cloudFirewall?: boolean;
+    /** Stem of the droplet names and of the tags the firewall and load balancer select by. Default `<stack>-<component name>`. */
+    nameStem?: string;
+}
+
+/** The DigitalOcean settings of the args with their defaults. */
+export function digitalOceanSettings(args: DigitalOceanHostsArgs): DigitalOceanSettings {
+    return {
+        region: args.region,
+        size: args.size ?? { manager: "s-1vcpu-2gb", worker: "s-2vcpu-4gb" },
+        image: args.image ?? "ubuntu-24-04-x64",
+        vpcCidr: args.vpcCidr ?? "10.43.0.0/20",
+        existingVpcId: args.existingVpcId,
+        existingSshKey: args.existingSshKey,
+        loadBalancer: args.loadBalancer ?? true,
+        cloudFirewall: args.cloudFirewall ?? true,
+    };
+}
+
+const RFC1918 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+export function digitalOceanArgsProblems(args: DigitalOceanHostsArgs): string[] {
+    const problems: string[] = [];
+    if (args.adminCidr === undefined) problems.push("adminCidr is missing: the range allowed to reach SSH on the nodes, e.g. 203.0.113.0/24");
+    if (!args.region) problems.push("region is missing: the DigitalOcean region, e.g. fra1");
+    const vpcCidr = args.vpcCidr ?? "10.43.0.0/20";
+    const prefix = Number(vpcCidr.split("/")[1]);
+    if (!isValidCidr(vpcCidr) || !RFC1918.some((r) => cidrWithin(vpcCidr, r)) || prefix < 16 || prefix > 28) {
+        problems.push(`vpcCidr = ${JSON.stringify(vpcCidr)}: a private range (RFC 1918) from /16 to /28`);
+    }
+    if (args.existingVpcId !== undefined && args.vpcCidr !== undefined) problems.push("vpcCidr is not used with existingVpcId: the existing VPC's own range is");
+    return problems;
+}
 
 /**
  * What makes a droplet: a change of any of these replaces it, one node at a time. The size is among them (in place,
  * a resize powers off every droplet of a role at once, and autolocked managers come back locked); user data is not
  * (it acts at first boot only, and the kit's firewall step applies new rules to running droplets).
  */
-export function dropletMachineSpec(config: SwarmkitConfig, settings: DigitalOceanSettings, role: Role): string {
+export function dropletMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision">, settings: DigitalOceanSettings, role: Role): string {
     return machineSpec({
         image: settings.image,
         size: settings.size[role],
         // The region and the VPC: a change of them is refused on a live stack (components/hardware/network.ts).
-        network: machineNetwork(config),
-        user: config.ssh.user,
-        revision: config.machineRevision,
+        network: dropletNetwork(settings),
+        user: common.ssh.user,
+        revision: common.machineRevision,
     });
 }
 
+
 export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
-    public readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
     /** Absent with swarmkit:vpcId: the droplets go into that existing VPC. */
     public readonly vpc?: digitalocean.Vpc;
     public readonly vpcId: pulumi.Output<string>;
@@ -53,14 +103,17 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
     public readonly firewall: pulumi.Output<HostFirewallArgs>;
     /** Absent without published ports or with swarmkit:loadBalancer false. */
     public readonly loadBalancer?: digitalocean.LoadBalancer;
+    /** Empty without a load balancer. */
+    public readonly loadBalancerIp: pulumi.Output<string>;
+    /** The tag every droplet of the cluster carries. */
+    public readonly dropletTag: pulumi.Output<string>;
 
     constructor(name: string, args: DigitalOceanHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:digitalocean:Hosts", name, {}, opts);
-        const config: SwarmkitConfig = args.config;
-        const settings: DigitalOceanSettings | undefined = config.digitalocean;
-        if (!settings) throw new Error("DigitalOceanHosts needs the digitalocean settings (provider digitalocean)");
-        const stack = pulumi.getStack();
-        const layout = hostNames(config.managers, config.workers);
+        const common = resolveHostsArgs("DigitalOceanHosts", name, args, { adminCidr: args.adminCidr, sshUser: "root" }, digitalOceanArgsProblems(args), this);
+        const settings = digitalOceanSettings(args);
+        const stack = args.nameStem ?? physicalStem(name);
+        const layout = hostNames(common.managers, common.workers);
 
         // DigitalOcean makes the first VPC of a region the region's default, and a default VPC can never be
         // deleted: in a region without VPCs, `pulumi destroy` then leaves this one (see docs/digitalocean.md).
@@ -75,7 +128,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     name: clusterTagName(stack),
                     region: settings.region,
                     ipRange: settings.vpcCidr,
-                    description: `swarmkit stack ${stack}`,
+                    description: `swarmkit ${stack}`,
                 },
                 { parent: this },
             );
@@ -94,9 +147,9 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         // A key the account already has is taken as it is: DigitalOcean refuses to upload the same key twice.
         const sshKeyRef: pulumi.Input<string> =
             settings.existingSshKey ??
-            new digitalocean.SshKey(`${name}-ssh-key`, { name: clusterTagName(stack), publicKey: args.sshPublicKey }, { parent: this }).fingerprint;
+            new digitalocean.SshKey(`${name}-ssh-key`, { name: clusterTagName(stack), publicKey: common.sshPublicKey }, { parent: this }).fingerprint;
 
-        if (wantsLoadBalancer(settings, config.publishedPorts)) {
+        if (wantsLoadBalancer(settings, common.publishedPorts)) {
             this.loadBalancer = new digitalocean.LoadBalancer(
                 `${name}-lb`,
                 {
@@ -104,8 +157,8 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     region: settings.region,
                     vpcUuid: this.vpcId,
                     dropletTag: clusterTag.name,
-                    forwardingRules: forwardingRules(config.publishedPorts),
-                    healthcheck: healthcheck(config.publishedPorts),
+                    forwardingRules: forwardingRules(common.publishedPorts),
+                    healthcheck: healthcheck(common.publishedPorts),
                 },
                 { parent: this },
             );
@@ -117,8 +170,8 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 {
                     name: clusterTagName(stack),
                     tags: [clusterTag.name],
-                    inboundRules: inboundRules(portTable(config.publishedPorts), {
-                        adminCidr: config.adminCidr,
+                    inboundRules: inboundRules(portTable(common.publishedPorts), {
+                        adminCidr: common.adminCidr,
                         clusterTag: clusterTag.name,
                         loadBalancerUid: this.loadBalancer?.id,
                     }),
@@ -128,12 +181,12 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             );
         }
 
-        this.firewall = vpcRange.apply((range) => dropletFirewall(config, { ...settings, vpcCidr: range }));
-        const privateKey = pulumi.secret(args.sshPrivateKey);
+        this.firewall = vpcRange.apply((range) => dropletFirewall(common, { ...settings, vpcCidr: range }));
+        const privateKey = common.sshPrivateKey;
         this.droplets = [];
         this.hosts = layout.map(({ name: hostName, role }) => {
             const hostKey = createHostKey(`${name}-${hostName}-host-key`, this);
-            const spec = dropletMachineSpec(config, settings, role);
+            const spec = dropletMachineSpec(common, settings, role);
             const droplet = new digitalocean.Droplet(
                 `${name}-${hostName}`,
                 {
@@ -150,11 +203,11 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     // Secret: it carries the droplet's private host key.
                     userData: pulumi.secret(
                         pulumi
-                            .all([args.sshPublicKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, vpcRange])
+                            .all([common.sshPublicKey, hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, vpcRange])
                             .apply(([sshPublicKey, privateHostKey, publicHostKey, range]) =>
                                 dropletUserData({
                                     hostname: hostName,
-                                    config,
+                                    common,
                                     settings: { ...settings, vpcCidr: range },
                                     sshPublicKey,
                                     hostKey: { privateKey: privateHostKey, publicKey: publicHostKey },
@@ -167,7 +220,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                     // A changed spec (image, size, login user, machineRevision) replaces the droplet,
                     // in the roll's order: a new droplet joins before the old one leaves.
                     replacementTrigger: spec,
-                    dependsOn: machineDependsOn(args.rollout, { name: hostName, role, machineSpec: spec }),
+                    dependsOn: machineDependsOn(common.rollout, { name: hostName, role, machineSpec: spec }),
                     // User data acts at first boot only, and a change of it would replace every droplet at once: the
                     // host firewall step applies new rules to running droplets instead.
                     ignoreChanges: ["userData"],
@@ -179,7 +232,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             const connection: SshConnection = {
                 host: droplet.ipv4Address,
                 port: SSH_PORT,
-                user: config.ssh.user,
+                user: common.ssh.user,
                 privateKey,
                 hostKey: hostKey.publicKeyOpenssh.apply((k) => k.trim()),
                 ...LIVE_HOST,
@@ -209,7 +262,8 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         });
 
         const loadBalancerIp: pulumi.Output<string> = this.loadBalancer ? this.loadBalancer.ip : pulumi.output("");
-        this.extraOutputs = { loadBalancerIp, dropletTag: clusterTag.name };
+        this.loadBalancerIp = loadBalancerIp;
+        this.dropletTag = clusterTag.name;
         this.registerOutputs({
             hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, sshAddress: h.sshAddress, privateAddress: h.privateAddress })),
             vpcId: this.vpcId,

@@ -3,7 +3,7 @@
  * Pure, like firewallRules.ts.
  */
 import type * as digitalocean from "@pulumi/digitalocean";
-import { DigitalOceanSettings } from "../../config";
+import { DigitalOceanSettings } from "../settings";
 import { PortRule, portTable } from "../../ports";
 
 type ForwardingRule = digitalocean.types.input.LoadBalancerForwardingRule;

@@ -2,7 +2,8 @@
  * The user data of one droplet: the kit's shared cloud-init (Docker, the host firewall from the port table) with
  * the DigitalOcean specifics filled in. Pure.
  */
-import { DigitalOceanSettings, SwarmkitConfig } from "../../config";
+import { DigitalOceanSettings } from "../settings";
+import { HostsCommon } from "../types";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { CloudInitArgs, HostKeyPair, renderCloudInit } from "../cloudInit";
 
@@ -13,7 +14,7 @@ export function isDockerImage(imageSlug: string): boolean {
 
 export interface DropletUserDataArgs {
     hostname: string;
-    config: SwarmkitConfig;
+    common: Pick<HostsCommon, "adminCidr" | "publishedPorts" | "ssh">;
     settings: DigitalOceanSettings;
     sshPublicKey: string;
     hostKey: HostKeyPair;
@@ -24,7 +25,7 @@ export interface DropletUserDataArgs {
  * Behind the cloud firewall, which admits SSH from adminCidr only, the host does not pin SSH to a range too (a new
  * admin address then needs one `pulumi up`); without it the host firewall is the only filter and does.
  */
-export function dropletFirewall(config: SwarmkitConfig, settings: DigitalOceanSettings): HostFirewallArgs {
+export function dropletFirewall(config: Pick<HostsCommon, "adminCidr" | "publishedPorts">, settings: DigitalOceanSettings): HostFirewallArgs {
     return {
         nodes: [settings.vpcCidr],
         admin: [settings.cloudFirewall ? "0.0.0.0/0" : config.adminCidr],
@@ -34,7 +35,7 @@ export function dropletFirewall(config: SwarmkitConfig, settings: DigitalOceanSe
 }
 
 export function dropletCloudInitArgs(args: DropletUserDataArgs): CloudInitArgs {
-    const { config, settings } = args;
+    const { common: config, settings } = args;
     return {
         hostname: args.hostname,
         firewall: dropletFirewall(config, settings),

@@ -1,5 +1,5 @@
 /** The create and delete scripts of one KVM/libvirt VM: pure renders, run by a local command under /bin/sh. */
-import { KvmSettings } from "../../config";
+import { KvmSettings } from "../settings";
 import { PRINT_VM, SHELL_HELPERS, shq } from "../multipass/localVm";
 
 export const LIBVIRT_HINT =
@@ -43,7 +43,7 @@ export function renderKvmCreate(vm: KvmVm): string {
         `network=${shq(s.network)}`,
         'if [ -z "$nodes_cidr" ]; then',
         "    gateway=$(virsh net-dumpxml \"$network\" 2>/dev/null | sed -n \"s/.*<ip address=.\\([0-9.]*\\). netmask=.255\\.255\\.255\\.0.*/\\1/p\" | head -n 1) || gateway=",
-        `    [ -n "$gateway" ] || die "cannot tell the range of libvirt network $network (virsh net-dumpxml $network): set swarmkit:nodesCidr to its /24"`,
+        `    [ -n "$gateway" ] || die "cannot tell the range of libvirt network $network (virsh net-dumpxml $network): set the nodes range to its /24 (nodesCidr; swarmkit:nodesCidr in the kit's stack config)"`,
         '    nodes_cidr="${gateway%.*}.0/24"',
         "fi",
         `probe_address() { virsh domifaddr "$name" 2>/dev/null | awk '$3 == "ipv4" { split($4, a, "/"); print a[1]; exit }'; }`,
@@ -58,7 +58,7 @@ export function renderKvmCreate(vm: KvmVm): string {
         "    known_host_key",
         "else",
         `    image=${shq(s.image)}`,
-        '    [ -r "$image" ] || die "the image $image cannot be read: set swarmkit:image to the path of an Ubuntu cloud image (qcow2)"',
+        '    [ -r "$image" ] || die "the image $image cannot be read: set the image (image, or swarmkit:image in stack config) to the path of an Ubuntu cloud image (qcow2)"',
         `    disk=${shq(overlayPath(vm))}`,
         `    qemu-img create -f qcow2 -F qcow2 -b "$image" "$disk" ${shq(`${s.diskGiB}G`)} 3>&- || die "qemu-img could not create $disk"`,
         '    user_data=$(mktemp "${TMPDIR:-/tmp}/swarmkit-cloud-init-XXXXXX")',

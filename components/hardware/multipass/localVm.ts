@@ -112,7 +112,7 @@ export const SHELL_HELPERS = [
     '        const [base, bits] = cidr.split("/");',
     "        const size = 2 ** (32 - Number(bits));",
     "        process.exit(Math.floor(n(address) / size) === Math.floor(n(base) / size) ? 0 : 1);",
-    `    ' "$address" "$nodes_cidr" || die "got address $address outside the nodes range $nodes_cidr: set swarmkit:nodesCidr to the VMs' /24"`,
+    `    ' "$address" "$nodes_cidr" || die "got address $address outside the nodes range $nodes_cidr: set nodesCidr (swarmkit:nodesCidr in the kit's stack config) to the VMs' /24"`,
     "}",
 ].join("\n");
 

@@ -1,5 +1,5 @@
 /** The create and delete scripts of one Multipass VM: pure renders, run by a local command under /bin/sh. */
-import { MultipassSettings } from "../../config";
+import { MultipassSettings } from "../settings";
 import { PRINT_VM, SHELL_HELPERS, shq } from "./localVm";
 
 export const INSTALL_HINT = "https://multipass.run/install";
@@ -36,7 +36,7 @@ export function renderMultipassCreate(vm: MultipassVm): string {
         'if [ -z "$nodes_cidr" ]; then',
         "    # multipass's qemu driver on Linux: the VMs' /24 is the bridge's.",
         "    bridge=$(ip -4 -o addr show dev mpqemubr0 2>/dev/null | awk '{print $4; exit}') || bridge=",
-        `    [ -n "$bridge" ] || die "cannot tell the VM network (no mpqemubr0 bridge): set swarmkit:nodesCidr to the /24 that 'multipass list' shows, e.g. pulumi config set swarmkit:nodesCidr 10.1.2.0/24"`,
+        `    [ -n "$bridge" ] || die "cannot tell the VM network (no mpqemubr0 bridge): set nodesCidr (swarmkit:nodesCidr in the kit's stack config) to the /24 that 'multipass list' shows, e.g. 10.1.2.0/24"`,
         '    nodes_cidr="${bridge%.*}.0/24"',
         "fi",
         `read_host_key() { multipass exec "$name" -- cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d" " -f1,2; }`,

@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import { MachineStatus, SwarmHost, hostNames } from "../../host";
 import { BOOTING_HOST, DialPolicy, LIVE_HOST } from "../../ssh/dialPolicy";
 import { renderReadyCheck } from "../readiness";
-import { HardwareArgs, machineDependsOn } from "../types";
+import { HostsCommon, machineDependsOn } from "../types";
 import { CLOUD_INIT_ENV, LocalVmUserDataArgs, localVmFirewall, localVmUserData, parseVmOutput, vmName } from "./localVm";
 
 export interface VmScripts {
@@ -19,7 +19,9 @@ export interface VmScripts {
 export interface VmHostsArgs {
     /** Resource names start with it, e.g. "multipass" gives "multipass-manager-1". */
     prefix: string;
-    hardware: HardwareArgs;
+    /** VM names are `<stem>-<host>`: unique per stack and component on one workstation. */
+    stem: string;
+    common: HostsCommon;
     nodesCidr?: string;
     /** The target's create and delete scripts for one VM. */
     scripts: (vm: string) => VmScripts;
@@ -40,14 +42,13 @@ export interface VmHosts {
 }
 
 export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHosts {
-    const config = args.hardware.config;
-    const stack = pulumi.getStack();
+    const config = args.common;
     const ranges: pulumi.Output<string>[] = [];
     const hosts = hostNames(config.managers, config.workers).map(({ name: hostName, role }): SwarmHost => {
-        const vm = vmName(stack, hostName);
+        const vm = vmName(args.stem, hostName);
         const scripts = args.scripts(vm);
         const status = args.status(vm);
-        const userData = pulumi.output(args.hardware.sshPublicKey).apply((publicKey) => {
+        const userData = config.sshPublicKey.apply((publicKey) => {
             const data: LocalVmUserDataArgs = { hostname: hostName, user: config.ssh.user, publicKey, nodesCidr: args.nodesCidr };
             return localVmUserData(data);
         });
@@ -71,7 +72,7 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
                 parent,
                 deleteBeforeReplace: true,
                 replacementTrigger: args.machineSpec,
-                dependsOn: machineDependsOn(args.hardware.rollout, { name: hostName, role, machineSpec: args.machineSpec }),
+                dependsOn: machineDependsOn(config.rollout, { name: hostName, role, machineSpec: args.machineSpec }),
                 ignoreChanges: status === "starting" ? [] : [`environment.${START}`],
             },
         );
@@ -81,7 +82,7 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
         const base = {
             host: address,
             user: config.ssh.user,
-            privateKey: args.hardware.sshPrivateKey,
+            privateKey: config.sshPrivateKey,
             hostKey: vmOut.apply((o) => o.hostKey),
         };
         // Hands the VM over once cloud-init has installed Docker and the host firewall.

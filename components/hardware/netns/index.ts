@@ -1,15 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { LAB_MAX_WORKERS, LabSettings, SwarmkitConfig } from "../../config";
+import { createHash } from "node:crypto";
+import { relative, resolve } from "node:path";
+import { LAB_MAX_WORKERS, LabSettings } from "../settings";
 import { HostFirewallArgs, renderHostFirewall } from "../../firewall/hostFirewall";
 import { SwarmHost, hostNames, machineSpec } from "../../host";
-import { nthAddress } from "../../net";
+import { isValidCidr, nthAddress } from "../../net";
 import { LAB_HOST } from "../../ssh/dialPolicy";
-import { Hardware, HardwareArgs, machineDependsOn } from "../types";
-import { labHostStatus, labNetworkUp } from "./status";
+import { Hardware, HostsArgs, machineDependsOn, physicalStem, resolveHostsArgs } from "../types";
+import { labHostStatus, labNetworkUp, labStateEnv } from "./status";
 
-/** Relative to the project directory, where Pulumi runs the program, so a moved checkout still destroys. */
-const LAB_SCRIPTS = "scripts/lab";
+/**
+ * The lab's scripts ship in the package (scripts/lab). They are named relative to the project directory, where
+ * Pulumi runs the program and the commands: "scripts/lab" in this repository, "node_modules/swarmkit/scripts/lab"
+ * in a project that installed the package; a moved project still destroys.
+ */
+function labScripts(): string {
+    return relative(process.cwd(), resolve(__dirname, "../../..", "scripts/lab")) || ".";
+}
 
 /**
  * Where a lab host's machine lives. A host has two slots, as a VM's replacement gets a new address: its machine is in
@@ -29,8 +37,8 @@ export function labMachineName(host: string, slot: LabSlot): string {
 }
 
 /** What makes a lab host's machine: a change of it replaces the machine. */
-export function labMachineSpec(config: Pick<SwarmkitConfig, "machineRevision">): string {
-    return machineSpec({ revision: config.machineRevision });
+export function labMachineSpec(common: { machineRevision: number }): string {
+    return machineSpec({ revision: common.machineRevision });
 }
 
 /**
@@ -79,7 +87,36 @@ export function parseLabIdentity(stdout: string): LabIdentity {
 const START = "SWARMKIT_LAB_START";
 const startRequest = (needed: boolean) => (needed ? `start requested ${new Date().toISOString()}` : "running");
 
-export interface LabHostsArgs extends HardwareArgs {}
+export interface LabHostsArgs extends HostsArgs {
+    /** The lab's private /24, used only inside its own namespaces. Two labs on one machine need two ranges. */
+    subnet: string;
+    /**
+     * Prefix of the lab's namespaces, bridge and state folder: 1-8 lowercase letters and digits. Default: the
+     * component's name when it fits, else a short hash of the stack and component names.
+     */
+    labName?: string;
+    /** An absolute directory of `docker save` tarballs every new host loads (lab hosts have no registry). */
+    images?: string;
+}
+
+/** The default lab name of a LabHosts component. */
+export function defaultLabName(componentName: string): string {
+    const folded = componentName.toLowerCase().replace(/[^a-z0-9]/g, "");
+    if (/^[a-z][a-z0-9]{0,7}$/.test(folded)) return folded;
+    return `l${createHash("sha256").update(physicalStem(componentName)).digest("hex").slice(0, 7)}`;
+}
+
+/** What is wrong with a lab's own args. */
+export function labArgsProblems(args: LabHostsArgs): string[] {
+    const problems: string[] = [];
+    if (!isValidCidr(args.subnet) || !args.subnet.endsWith("/24")) problems.push(`subnet = ${JSON.stringify(args.subnet)}: the lab takes an IPv4 /24, e.g. 10.77.0.0/24`);
+    if (args.labName !== undefined && !/^[a-z][a-z0-9]{0,7}$/.test(args.labName)) {
+        problems.push(`labName = ${JSON.stringify(args.labName)}: 1-8 lowercase letters and digits, starting with a letter (interface names are limited to 15 characters)`);
+    }
+    if ((args.workers ?? 0) > LAB_MAX_WORKERS) problems.push(`workers = ${args.workers}: at most ${LAB_MAX_WORKERS} on lab hosts (.101 to .170 of the /24, .171 to .240 for their replacements)`);
+    if (args.images !== undefined && !args.images.startsWith("/")) problems.push(`images = ${JSON.stringify(args.images)}: an absolute path of a directory of image tarballs`);
+    return problems;
+}
 
 /**
  * Lab hosts: machines made of Linux namespaces on one bridge, each with its own dockerd, sshd and host firewall.
@@ -91,14 +128,19 @@ export interface LabHostsArgs extends HardwareArgs {}
 export class LabHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
     public readonly firewall: HostFirewallArgs;
-    public readonly extraOutputs: Record<string, pulumi.Output<unknown>>;
+    /** The lab's name (prefix of its namespaces and bridge) and range. */
+    public readonly labName: string;
+    public readonly subnet: string;
 
     constructor(name: string, args: LabHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:lab:Hosts", name, {}, opts);
-        const config: SwarmkitConfig = args.config;
-        const lab = config.lab;
-        if (!lab) throw new Error("LabHosts needs the lab settings (provider netns)");
+        const common = resolveHostsArgs("LabHosts", name, args, { adminCidr: args.subnet, sshUser: "root" }, labArgsProblems(args), this);
+        const lab: LabSettings = { name: args.labName ?? defaultLabName(name), subnet: args.subnet, images: args.images };
+        this.labName = lab.name;
+        this.subnet = lab.subnet;
         const gateway = labGateway(lab);
+        const LAB_SCRIPTS = labScripts();
+        const stateEnv = labStateEnv();
 
         const networkUp = labNetworkUp(lab.name);
         const network = new command.local.Command(
@@ -106,7 +148,7 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
             {
                 create: `bash ${LAB_SCRIPTS}/network.sh up ${lab.name} ${lab.subnet}`,
                 delete: `bash ${LAB_SCRIPTS}/network.sh down ${lab.name}`,
-                environment: { [START]: startRequest(!networkUp) },
+                environment: { [START]: startRequest(!networkUp), ...stateEnv },
                 addPreviousOutputInEnv: false,
             },
             { parent: this, ignoreChanges: networkUp ? [`environment.${START}`] : [] },
@@ -114,20 +156,20 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
 
         this.firewall = {
             nodes: [labNodesRange(lab)],
-            admin: [config.adminCidr],
+            admin: [common.adminCidr],
             // In the lab the Pulumi host itself stands in for the load balancer.
             loadBalancer: [`${gateway}/32`],
-            publishedPorts: config.publishedPorts,
+            publishedPorts: common.publishedPorts,
         };
         const bootFirewall = labBootFirewall(lab);
 
-        const spec = labMachineSpec(config);
+        const spec = labMachineSpec(common);
         const counters = { manager: 0, worker: 0 };
-        this.hosts = hostNames(config.managers, config.workers).map(({ name: hostName, role }) => {
+        this.hosts = hostNames(common.managers, common.workers).map(({ name: hostName, role }) => {
             const index = ++counters[role];
-            const after = machineDependsOn(args.rollout, { name: hostName, role, machineSpec: spec }, [network]);
-            const replaced = args.rollout?.rolling(hostName) ?? false;
-            const slot = labSlot(lab, role, index, args.rollout?.previousNode(hostName)?.privateAddress, replaced, (s) =>
+            const after = machineDependsOn(common.rollout, { name: hostName, role, machineSpec: spec }, [network]);
+            const replaced = common.rollout?.rolling(hostName) ?? false;
+            const slot = labSlot(lab, role, index, common.rollout?.previousNode(hostName)?.privateAddress, replaced, (s) =>
                 labHostStatus(lab.name, labMachineName(hostName, s)) !== "new",
             );
             const machineName = labMachineName(hostName, slot);
@@ -139,7 +181,8 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
                     create: `bash ${LAB_SCRIPTS}/host.sh up ${lab.name} ${machineName} ${address}/24 ${gateway}`,
                     delete: `bash ${LAB_SCRIPTS}/host.sh down ${lab.name} ${machineName}`,
                     environment: {
-                        SWARMKIT_LAB_PUBLIC_KEY: args.sshPublicKey,
+                        SWARMKIT_LAB_PUBLIC_KEY: common.sshPublicKey,
+                        ...stateEnv,
                         SWARMKIT_LAB_FIREWALL: bootFirewall,
                         [START]: startRequest(status !== "running"),
                         // The swarm node's hostname is the host's name in either slot.
@@ -173,15 +216,14 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
                 machineSpec: spec,
                 connection: {
                     host: reachable,
-                    user: config.ssh.user,
-                    privateKey: args.sshPrivateKey,
+                    user: common.ssh.user,
+                    privateKey: common.sshPrivateKey,
                     hostKey: identity.apply((i) => i.hostKey),
                     ...LAB_HOST,
                 },
             };
         });
 
-        this.extraOutputs = { labSubnet: pulumi.output(lab.subnet), labName: pulumi.output(lab.name) };
-        this.registerOutputs({ hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, address: h.privateAddress })) });
+        this.registerOutputs({ labName: lab.name, subnet: lab.subnet, hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, address: h.privateAddress })) });
     }
 }

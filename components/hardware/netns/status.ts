@@ -6,9 +6,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { MachineStatus } from "../../host";
 
-/** host.sh keeps hosts here (SWARMKIT_LAB_DIR, or .lab in the project). */
+const PACKAGE_ROOT = resolve(__dirname, "../../..");
+
+/**
+ * Where host.sh keeps the hosts' disks: SWARMKIT_LAB_DIR, else .lab beside the scripts, which in this repository is
+ * the project. A project that installed the package keeps them in its own .lab (not inside node_modules, which a
+ * reinstall wipes): its lab commands carry SWARMKIT_LAB_DIR=.lab, relative to the project like the commands.
+ */
+export function labStateEnv(): Record<string, string> {
+    if (process.env.SWARMKIT_LAB_DIR !== undefined || resolve(process.cwd()) === PACKAGE_ROOT) return {};
+    return { SWARMKIT_LAB_DIR: ".lab" };
+}
+
 export function labStateRoot(): string {
-    return process.env.SWARMKIT_LAB_DIR ?? resolve(__dirname, "../../..", ".lab");
+    return resolve(process.env.SWARMKIT_LAB_DIR ?? labStateEnv().SWARMKIT_LAB_DIR ?? join(PACKAGE_ROOT, ".lab"));
 }
 
 function processAlive(pid: number): boolean {

@@ -3,21 +3,18 @@
  * another network: a machine made in the new one could not reach the managers left in the old one, so its join
  * would fail with the cluster half moved. Such a change is refused before anything is declared.
  */
-import { SwarmkitConfig } from "../config";
-import { PreviousDeployment } from "../swarm/previous";
+import { SwarmkitConfig } from "./config";
+import { PreviousDeployment } from "./swarm/previous";
+import { awsNetwork, dropletNetwork } from "./hardware/settings";
 
 /** The network's identity, or undefined where machines always share one (the lab's bridge, Multipass's). */
 export function machineNetwork(config: SwarmkitConfig): string | undefined {
     switch (config.provider) {
         case "aws": {
-            const s = config.aws;
-            if (!s) return undefined;
-            return s.existingVpc ? `${s.existingVpc.vpcId} ${s.existingVpc.subnetIds.join(",")}` : s.vpcCidr;
+            return config.aws && awsNetwork(config.aws);
         }
         case "digitalocean": {
-            // A VPC lives in one region: another region is another network.
-            const s = config.digitalocean;
-            return s ? `${s.region} ${s.existingVpcId ?? s.vpcCidr}` : undefined;
+            return config.digitalocean && dropletNetwork(config.digitalocean);
         }
         case "kvm":
             return config.kvm?.network;
