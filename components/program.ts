@@ -17,6 +17,16 @@ import { Rollout, SwarmCluster } from "./index";
 /** The cluster's name in the kit's program: its steps' names start with it. */
 const CLUSTER = "swarm";
 
+/**
+ * Before the kit was a library, its program declared the host firewalls at the stack's root as `firewall`; the
+ * cluster now declares them as its child `swarm-firewall`. The alias carries existing stacks' firewall steps over
+ * (their children's aliases follow from it), so upgrading re-runs nothing.
+ */
+const firewallWasAtTheRoot: pulumi.ResourceTransform = (args) =>
+    args.type === "swarmkit:firewall:HostFirewalls" && args.name === `${CLUSTER}-firewall`
+        ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { aliases: [{ name: "firewall", parent: pulumi.rootStackResource }] }) }
+        : undefined;
+
 export async function swarmkitProgram() {
     let config: ReturnType<typeof loadConfig>;
     try {
@@ -30,13 +40,11 @@ export async function swarmkitProgram() {
     const moved = networkChange(config, rollout.previous);
     if (moved) throw new pulumi.RunError(`swarmkit: ${moved}`);
     const { hardware, sshKey, outputs } = await stackHardware(config, rollout);
-    const swarm = new SwarmCluster(CLUSTER, {
-        hardware,
-        autolock: config.autolock,
-        drainManagers: config.drainManagers,
-        tokenRotation: config.tokenRotation,
-        rollout,
-    });
+    const swarm = new SwarmCluster(
+        CLUSTER,
+        { hardware, autolock: config.autolock, drainManagers: config.drainManagers, tokenRotation: config.tokenRotation, rollout },
+        { transforms: [firewallWasAtTheRoot] },
+    );
     return {
         provider: config.provider,
         managers: config.managers,
