@@ -22,4 +22,3 @@ export type { HostFirewallArgs } from "./firewall/hostFirewall";
 export { renderApplyFirewall, renderRemoveFirewall } from "./firewall/hostFirewalls";
 export { renderCloudInit, HOST_FIREWALL_UNIT } from "./hardware/cloudInit";
 export type { CloudInitArgs, HostKeyPair } from "./hardware/cloudInit";
-export { verifySwarm } from "./swarm/verify";

@@ -40,7 +40,7 @@ export interface InstancesArgs {
  * What makes an instance: a change of any of these replaces it, one node at a time. The instance type is among them
  * (in place, AWS would stop and start every instance of a role at once, and autolocked managers come back locked);
  * the looked-up image is not (a newer Ubuntu image applies to new instances only; set swarmkit:amiId to roll to one).
- * The network is recorded too, though a change of it is refused on a live stack (components/hardware/network.ts).
+ * The network is recorded too, though a change of it is refused on a live stack (components/networkChange.ts, in the kit's program).
  */
 export function awsMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision">, settings: AwsSettings, placement: Placement): string {
     return machineSpec({

@@ -2,7 +2,7 @@
  * Hardware for `provider: digitalocean`: droplets in a VPC of their own, behind a cloud firewall and (with published
  * ports) a load balancer, each running the kit's cloud-init (Docker and the host firewall from the port table).
  *
- * The DigitalOcean SDK is imported here and only here; components/hardware/index.ts loads this module with
+ * The DigitalOcean SDK is imported here and only here; the package entry swarmkit/digitalocean re-exports it, and the kit's program loads that with
  * `await import("./digitalocean")` when the stack uses the provider.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -83,7 +83,7 @@ export function dropletMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRev
     return machineSpec({
         image: settings.image,
         size: settings.size[role],
-        // The region and the VPC: a change of them is refused on a live stack (components/hardware/network.ts).
+        // The region and the VPC: a change of them is refused on a live stack (components/networkChange.ts, in the kit's program).
         network: dropletNetwork(settings),
         user: common.ssh.user,
         revision: common.machineRevision,
@@ -112,7 +112,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         super("swarmkit:digitalocean:Hosts", name, {}, opts);
         const common = resolveHostsArgs("DigitalOceanHosts", name, args, { adminCidr: args.adminCidr, sshUser: "root" }, digitalOceanArgsProblems(args), this);
         const settings = digitalOceanSettings(args);
-        const stack = args.nameStem ?? physicalStem(name);
+        const stem = args.nameStem ?? physicalStem(name);
         const layout = hostNames(common.managers, common.workers);
 
         // DigitalOcean makes the first VPC of a region the region's default, and a default VPC can never be
@@ -125,10 +125,10 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             this.vpc = new digitalocean.Vpc(
                 `${name}-vpc`,
                 {
-                    name: clusterTagName(stack),
+                    name: clusterTagName(stem),
                     region: settings.region,
                     ipRange: settings.vpcCidr,
-                    description: `swarmkit ${stack}`,
+                    description: `swarmkit ${stem}`,
                 },
                 { parent: this },
             );
@@ -138,22 +138,22 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
 
         // Tags are declared, not just named on the droplets, so the firewall and the load balancer that select by
         // them find them existing.
-        const clusterTag = new digitalocean.Tag(`${name}-tag`, { name: clusterTagName(stack) }, { parent: this });
+        const clusterTag = new digitalocean.Tag(`${name}-tag`, { name: clusterTagName(stem) }, { parent: this });
         const roles = [...new Set(layout.map((h) => h.role))];
         const roleTags = new Map<Role, digitalocean.Tag>(
-            roles.map((role) => [role, new digitalocean.Tag(`${name}-tag-${role}`, { name: roleTagName(stack, role) }, { parent: this })]),
+            roles.map((role) => [role, new digitalocean.Tag(`${name}-tag-${role}`, { name: roleTagName(stem, role) }, { parent: this })]),
         );
 
         // A key the account already has is taken as it is: DigitalOcean refuses to upload the same key twice.
         const sshKeyRef: pulumi.Input<string> =
             settings.existingSshKey ??
-            new digitalocean.SshKey(`${name}-ssh-key`, { name: clusterTagName(stack), publicKey: common.sshPublicKey }, { parent: this }).fingerprint;
+            new digitalocean.SshKey(`${name}-ssh-key`, { name: clusterTagName(stem), publicKey: common.sshPublicKey }, { parent: this }).fingerprint;
 
         if (wantsLoadBalancer(settings, common.publishedPorts)) {
             this.loadBalancer = new digitalocean.LoadBalancer(
                 `${name}-lb`,
                 {
-                    name: clusterTagName(stack),
+                    name: clusterTagName(stem),
                     region: settings.region,
                     vpcUuid: this.vpcId,
                     dropletTag: clusterTag.name,
@@ -168,7 +168,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             this.cloudFirewall = new digitalocean.Firewall(
                 `${name}-firewall`,
                 {
-                    name: clusterTagName(stack),
+                    name: clusterTagName(stem),
                     tags: [clusterTag.name],
                     inboundRules: inboundRules(portTable(common.publishedPorts), {
                         adminCidr: common.adminCidr,
@@ -190,7 +190,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
             const droplet = new digitalocean.Droplet(
                 `${name}-${hostName}`,
                 {
-                    name: dropletName(stack, hostName),
+                    name: dropletName(stem, hostName),
                     region: settings.region,
                     size: settings.size[role],
                     image: settings.image,
