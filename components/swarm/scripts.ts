@@ -232,6 +232,18 @@ export interface MemberNode {
     availability: "active" | "drain";
 }
 
+/** Polls `test` until it holds, failing with `failure` after NODE_READY_TIMEOUT s; lines indented by `indent`. */
+function waitUntil(test: string, failure: string, indent = ""): string[] {
+    return [
+        "i=0",
+        `until ${test}; do`,
+        "  i=$((i + 1))",
+        `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${failure} after ${NODE_READY_TIMEOUT} s"`,
+        `  sleep ${POLL}`,
+        "done",
+    ].map((line) => indent + line);
+}
+
 export interface MembersArgs {
     /** The manager that runs the script. */
     operator: string;
@@ -254,14 +266,7 @@ export interface MembersArgs {
  */
 export function renderMembers(args: MembersArgs): string {
     const ids = args.nodes.map((n) => n.nodeId);
-    const waitFor = (test: string, what: string, name: string) => [
-        "  i=0",
-        `  until ${test}; do`,
-        "    i=$((i + 1))",
-        `    [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${name} is not ${what} after ${NODE_READY_TIMEOUT} s"`,
-        `    sleep ${POLL}`,
-        "  done",
-    ];
+    const waitFor = (test: string, what: string, name: string) => waitUntil(test, `${name} is not ${what}`, "  ");
     const body = [
         `current=$(docker info --format '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')`,
         `[ "$current" = ${args.autolock} ] || retry docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
@@ -359,22 +364,13 @@ export function renderSettle(args: SettleArgs): string {
     }
     // Ready first: a node the scheduler does not count as ready yet gets none of the tasks a drained predecessor
     // hands on, and they would all pile onto the next node to be replaced.
-    body.push(
-        "i=0",
-        `until [ "$(docker node inspect --format '{{.Status.State}}' ${id} 2>/dev/null)" = ready ]; do`,
-        "  i=$((i + 1))",
-        `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not ready after ${NODE_READY_TIMEOUT} s"`,
-        `  sleep ${POLL}`,
-        "done",
-    );
+    body.push(...waitUntil(`[ "$(docker node inspect --format '{{.Status.State}}' ${id} 2>/dev/null)" = ready ]`, `${args.host} is not ready`));
     if (args.role === "manager") {
         body.push(
-            "i=0",
-            `until [ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' ${id} 2>/dev/null)" = reachable ]; do`,
-            "  i=$((i + 1))",
-            `  [ "$i" -lt ${NODE_READY_TIMEOUT * POLLS_PER_SECOND} ] || fail "${args.host} is not a reachable manager after ${NODE_READY_TIMEOUT} s"`,
-            `  sleep ${POLL}`,
-            "done",
+            ...waitUntil(
+                `[ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' ${id} 2>/dev/null)" = reachable ]`,
+                `${args.host} is not a reachable manager`,
+            ),
         );
     }
     body.push(
