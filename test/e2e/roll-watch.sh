@@ -3,9 +3,10 @@
 #   roll-watch.sh watch KEY OUT SERVICE ADDRESS...
 #       every 0.5 s, asks the first of ADDRESS (the managers' old and new addresses) whose docker answers for the
 #       node list and the service's running tasks, and appends one line to OUT:
-#       "<unix time> <address> <managers Reachable or Leader> <running tasks> <live tasks: desired/current@node>...", or
-#       "<unix time> none" when no manager
-#       answered (quorum lost, or every manager being replaced).
+#       "<unix time> <address> <managers Reachable or Leader> <running tasks> <live tasks: desired/current@node>...",
+#       "<unix time> <address> <managers> ? <docker's error>" when the manager answered but its task list failed (a
+#       leader election in progress: the node list came from the manager's own copy, the task list needs a leader), or
+#       "<unix time> none" when no manager answered (quorum lost, or every manager being replaced).
 set -uo pipefail
 action=$1 key=$2 out=$3
 shift 3
@@ -27,11 +28,17 @@ watch)
         line="$now none"
         # The manager that answered last first: a machine that is gone costs a connect timeout.
         for a in $last "$@"; do
-            if reply=$(ssh_to "$a" "docker node ls --format '{{.ManagerStatus}}' && echo --- && docker service ps $service --format '{{.DesiredState}}/{{.CurrentState}}@{{.Node}}' | tr ' ' _" 2>/dev/null); then
+            # The task list's own exit status travels as the last line: through a pipe, its failure would read as an
+            # empty list, that is, as no running task.
+            if reply=$(ssh_to "$a" "docker node ls --format '{{.ManagerStatus}}' && echo --- && { docker service ps $service --format '{{.DesiredState}}/{{.CurrentState}}@{{.Node}}' 2>&1; echo \"rc=\$?\"; }" 2>/dev/null); then
                 managers=$(printf '%s\n' "$reply" | sed '/^---$/,$d' | grep -cE '^(Leader|Reachable)$')
-                tasks=$(printf '%s\n' "$reply" | sed '1,/^---$/d')
-                running=$(printf '%s\n' "$tasks" | grep -c '^Running/Running')
-                line="$now $a $managers $running $(printf '%s\n' "$tasks" | grep -v '/Shutdown\|/Rejected\|/Failed\|/Complete\|/Orphaned' | tr '\n' ' ')"
+                tasks=$(printf '%s\n' "$reply" | sed '1,/^---$/d' | sed '$d' | tr ' ' _)
+                if [ "$(printf '%s\n' "$reply" | tail -n 1)" != "rc=0" ]; then
+                    line="$now $a $managers ? $(printf '%s\n' "$tasks" | tr '\n' ' ')"
+                else
+                    running=$(printf '%s\n' "$tasks" | grep -c '^Running/Running')
+                    line="$now $a $managers $running $(printf '%s\n' "$tasks" | grep -v '/Shutdown\|/Rejected\|/Failed\|/Complete\|/Orphaned' | tr '\n' ' ')"
+                fi
                 last=$a
                 break
             fi
