@@ -29,7 +29,7 @@ interface Poll {
     /** The manager that answered, or undefined when none did. */
     address?: string;
     managers: number;
-    /** Running tasks, or undefined when the manager answered but its task list failed (no leader for a moment). */
+    /** Running tasks, or undefined when the manager answered but its task list failed. */
     running?: number;
     /** The tasks not yet ended, as desired/current state@node. */
     tasks: string;
@@ -48,22 +48,19 @@ function readPolls(file: string): Poll[] {
         });
 }
 
-/** The longest stretch of consecutive polls that match, and how long it lasted (to the next poll that does not). */
-function longestRun(polls: Poll[], match: (p: Poll) => boolean): { seconds: number; polls: Poll[] } {
-    let best = { seconds: 0, polls: [] as Poll[] };
-    let start = -1;
-    for (let i = 0; i <= polls.length; i++) {
-        if (i < polls.length && match(polls[i])) {
-            if (start < 0) start = i;
-            continue;
-        }
-        if (start >= 0) {
-            const end = i < polls.length ? polls[i].time : polls[i - 1].time;
-            if (end - polls[start].time > best.seconds || best.polls.length === 0) best = { seconds: end - polls[start].time, polls: polls.slice(start, i) };
-            start = -1;
+/** The longest the task list kept failing: from a stretch's first failed poll to the next poll that listed tasks. */
+function longestUnlisted(polls: Poll[]): { seconds: number; polls: Poll[] } {
+    let worst = { seconds: 0, polls: [] as Poll[] };
+    let stretch: Poll[] = [];
+    for (const p of [...polls, undefined]) {
+        if (p && p.running === undefined) stretch.push(p);
+        else if (stretch.length > 0) {
+            const seconds = (p ?? stretch[stretch.length - 1]).time - stretch[0].time;
+            if (worst.polls.length === 0 || seconds > worst.seconds) worst = { seconds, polls: stretch };
+            stretch = [];
         }
     }
-    return best;
+    return worst;
 }
 
 describe("a rolling replacement of every lab host", { skip: unavailable, timeout: 20 * 60 * 1000 }, () => {
@@ -145,7 +142,7 @@ describe("a rolling replacement of every lab host", { skip: unavailable, timeout
         const fewManagers = seen.filter((p) => p.managers < 2);
         assert.deepEqual(fewManagers, [], "at most one of the 3 managers missing at any time");
         // A task list that failed says nothing about the tasks, but it may only fail for as long as a leader election.
-        const unlisted = longestRun(seen, (p) => p.running === undefined);
+        const unlisted = longestUnlisted(seen);
         assert.ok(unlisted.seconds <= 10, `the task list failed for ${unlisted.seconds.toFixed(1)} s in a row: ${JSON.stringify(unlisted.polls)}`);
         const noTasks = listed.filter((p) => (p.running as number) < 1);
         if (noTasks.length > 0) {

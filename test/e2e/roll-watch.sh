@@ -4,8 +4,8 @@
 #       every 0.5 s, asks the first of ADDRESS (the managers' old and new addresses) whose docker answers for the
 #       node list and the service's running tasks, and appends one line to OUT:
 #       "<unix time> <address> <managers Reachable or Leader> <running tasks> <live tasks: desired/current@node>...",
-#       "<unix time> <address> <managers> ? <docker's error>" when the manager answered but its task list failed (a
-#       leader election in progress: the node list came from the manager's own copy, the task list needs a leader), or
+#       "<unix time> <address> <managers> ? <docker's error>" when the manager answered but its task list failed
+#       (seen once in CI, mid-roll, with 4 managers listed; docker's message was not kept then), or
 #       "<unix time> none" when no manager answered (quorum lost, or every manager being replaced).
 set -uo pipefail
 action=$1 key=$2 out=$3
