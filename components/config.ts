@@ -5,6 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { cidrWithin, isValidCidr } from "./net";
+import { NodeLabels, SwarmNetwork, dockerVersionProblems, nodeLabelsProblems, swarmNetworkProblems } from "./swarm/settings";
+import { hostNames } from "./host";
 
 export const PROVIDERS = ["aws", "digitalocean", "multipass", "kvm", "netns", "hosts"] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -26,6 +28,16 @@ export interface SwarmkitConfig {
     tokenRotation: number;
     /** Part of every machine's spec: bumping it replaces every machine, one node at a time (a rolling rebuild). */
     machineRevision: number;
+    /** Bumping it rotates the unlock key (autolock). */
+    unlockKeyRotation: number;
+    /** Bumping it rotates the swarm's root CA. */
+    caRotation: number;
+    /** The user's node labels, by role and by host name. */
+    nodeLabels?: NodeLabels;
+    /** The swarm's network settings, fixed when it is founded. */
+    network: SwarmNetwork;
+    /** The Docker engine the VM targets install (package, apt version) and every node is checked against (version). */
+    docker: { package?: string; version?: string };
     ssh: {
         user: string;
         /** Absent: a key pair is generated with @pulumi/tls. */
@@ -140,6 +152,20 @@ class Reader {
         return parsed as number[];
     }
 
+    /** A whole number when set, else undefined. */
+    optionalInteger(key: string, min: number, max: number): number | undefined {
+        return this.string(key) === undefined ? undefined : this.integer(key, min, min, max);
+    }
+
+    /** A JSON list of IPv4 CIDRs when set. */
+    cidrs(key: string): string[] | undefined {
+        const list = this.stringList(key);
+        if (list === undefined) return undefined;
+        const bad = list.filter((c) => !isValidCidr(c));
+        if (bad.length > 0) this.fail(key, this.string(key) ?? "", `a JSON list of IPv4 CIDRs such as ["10.200.0.0/16"] (${bad.join(", ")} is not one)`);
+        return list;
+    }
+
     stringList(key: string): string[] | undefined {
         const value = this.string(key);
         if (value === undefined) return undefined;
@@ -202,6 +228,19 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     const publishedPorts = r.portList(key("publishedPorts"));
     const tokenRotation = r.integer(key("tokenRotation"), 0, 0);
     const machineRevision = r.integer(key("machineRevision"), 0, 0);
+    const unlockKeyRotation = r.integer(key("unlockKeyRotation"), 0, 0);
+    const caRotation = r.integer(key("caRotation"), 0, 0);
+    if (unlockKeyRotation > 0 && !autolock) r.problems.push(`${key("unlockKeyRotation")} is not allowed with ${key("autolock")} = "false": there is no unlock key to rotate`);
+    const network: SwarmNetwork = {
+        defaultAddrPool: r.cidrs(key("defaultAddrPool")),
+        defaultAddrPoolMaskLength: r.optionalInteger(key("defaultAddrPoolMaskLength"), 8, 29),
+        dataPathPort: r.optionalInteger(key("dataPathPort"), 1024, 49151),
+    };
+    const docker = { package: r.string(key("dockerPackage")), version: r.string(key("dockerVersion")) };
+    for (const p of dockerVersionProblems(docker.version)) r.problems.push(`${key("dockerVersion")}: ${p}`);
+    if (docker.package !== undefined && !/^[a-z0-9][a-z0-9+.-]+$/.test(docker.package)) {
+        r.problems.push(`${key("dockerPackage")} = ${JSON.stringify(docker.package)} is not allowed: a Debian package name such as docker.io or docker-ce`);
+    }
 
     const lab: LabSettings | undefined =
         provider === "netns"
@@ -253,6 +292,10 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
         adminCidr,
         tokenRotation,
         machineRevision,
+        unlockKeyRotation,
+        caRotation,
+        network,
+        docker,
         ssh: { user, publicKey, privateKey: privateKeyRaw === undefined ? undefined : pulumi.secret(privateKeyRaw) },
         lab,
     };
@@ -263,8 +306,55 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     if (provider === "kvm") config.kvm = parseKvm(r);
     if (machines) config.hosts = { machines, nodesCidrs: cidrList(r, key("nodesCidrs")), loadBalancerCidrs: cidrList(r, key("loadBalancerCidrs")) };
 
+    const names = machines ? machines.map((m) => m.name) : hostNames(managers, workers).map((h) => h.name);
+    config.nodeLabels = parseNodeLabels(r, key("nodeLabels"), names);
+    if (lab) {
+        const zones = r.stringList(key("labZones"));
+        if (zones) lab.zones = zones;
+    } else if (r.string(key("labZones")) !== undefined) r.problems.push(`${key("labZones")} is for lab hosts only: cloud targets label nodes with their own zones`);
+    for (const p of swarmNetworkProblems(network, nodeRanges(config))) r.problems.push(`${NS}:${p}`);
+
     if (r.problems.length > 0) throw new ConfigError(r.problems);
     return config;
+}
+
+/**
+ * swarmkit:nodeLabels: a JSON object of labels by role or host name, e.g.
+ * {"worker": {"tier": "web"}, "worker-2": {"disk": "ssd"}}.
+ */
+function parseNodeLabels(r: Reader, k: string, names: string[]): NodeLabels | undefined {
+    const value = r.string(k);
+    if (value === undefined) return undefined;
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(value);
+    } catch {
+        parsed = undefined;
+    }
+    const isSet = (o: unknown): o is Record<string, string> =>
+        typeof o === "object" && o !== null && !Array.isArray(o) && Object.values(o).every((v) => typeof v === "string");
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !Object.values(parsed).every(isSet)) {
+        r.problems.push(`${k} = ${JSON.stringify(value)} is not allowed: a JSON object of label sets by "manager", "worker" or a host name, e.g. {"worker": {"tier": "web"}, "worker-2": {"disk": "ssd"}}`);
+        return undefined;
+    }
+    const labels: NodeLabels = { hosts: {} };
+    for (const [who, set] of Object.entries(parsed as Record<string, Record<string, string>>)) {
+        if (who === "manager" || who === "worker") labels[who] = set;
+        else (labels.hosts as Record<string, Record<string, string>>)[who] = set;
+    }
+    for (const p of nodeLabelsProblems(labels, names)) r.problems.push(`${k}: ${p}`);
+    return labels;
+}
+
+/** Where the nodes' own addresses lie: an overlay pool must not overlap them. */
+function nodeRanges(config: SwarmkitConfig): string[] {
+    if (config.lab) return [config.lab.subnet];
+    if (config.aws) return config.aws.existingVpc ? [] : [config.aws.vpcCidr];
+    if (config.digitalocean) return config.digitalocean.existingVpcId ? [] : [config.digitalocean.vpcCidr];
+    if (config.multipass?.nodesCidr) return [config.multipass.nodesCidr];
+    if (config.kvm?.nodesCidr) return [config.kvm.nodesCidr];
+    if (config.hosts) return config.hosts.nodesCidrs ?? config.hosts.machines.map((m) => `${m.privateAddress}/32`);
+    return [];
 }
 
 /** swarmkit:hosts: a JSON list of {name, role, sshAddress, privateAddress, hostKey, user?, port?}. */

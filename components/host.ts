@@ -55,6 +55,13 @@ export interface SwarmHost {
      * each deployment, so that a changed spec rolls the node (components/swarm/rollout.ts). Empty: never rolled.
      */
     machineSpec?: string;
+    /**
+     * Where the machine stands, when the target knows: its availability zone (AWS), the lab zone it was given. The
+     * node gets it as the label `swarmkit.zone`, for `--placement-pref spread=node.labels.swarmkit.zone`.
+     */
+    zone?: pulumi.Input<string>;
+    /** Its region (AWS, DigitalOcean): the label `swarmkit.region`. */
+    region?: pulumi.Input<string>;
 }
 
 /** A machine spec from its settings: the same settings give the same text, in any order. */

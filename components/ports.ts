@@ -50,7 +50,11 @@ export function publishedPortRules(ports: readonly number[]): PortRule[] {
     }));
 }
 
-/** The whole table for a cluster that publishes `publishedPorts`. */
-export function portTable(publishedPorts: readonly number[] = []): PortRule[] {
-    return [...ADMIN_PORTS, ...SWARM_PORTS, ...publishedPortRules(publishedPorts)];
+/** Docker's VXLAN port for overlay traffic, unless the swarm is founded with another (`dataPathPort`). */
+export const DEFAULT_DATA_PATH_PORT = 4789;
+
+/** The whole table for a cluster that publishes `publishedPorts` and carries overlay traffic on `dataPathPort`. */
+export function portTable(publishedPorts: readonly number[] = [], dataPathPort: number = DEFAULT_DATA_PATH_PORT): PortRule[] {
+    const swarm = SWARM_PORTS.map((row) => (row.name === "vxlan" ? { ...row, port: dataPathPort } : row));
+    return [...ADMIN_PORTS, ...swarm, ...publishedPortRules(publishedPorts)];
 }

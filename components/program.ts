@@ -42,7 +42,19 @@ export async function swarmkitProgram() {
     const { hardware, sshKey, outputs } = await stackHardware(config, rollout);
     const swarm = new SwarmCluster(
         CLUSTER,
-        { hardware, autolock: config.autolock, drainManagers: config.drainManagers, tokenRotation: config.tokenRotation, rollout },
+        {
+            hardware,
+            autolock: config.autolock,
+            drainManagers: config.drainManagers,
+            tokenRotation: config.tokenRotation,
+            unlockKeyRotation: config.unlockKeyRotation,
+            caRotation: config.caRotation,
+            nodeLabels: config.nodeLabels,
+            defaultAddrPool: config.network.defaultAddrPool,
+            defaultAddrPoolMaskLength: config.network.defaultAddrPoolMaskLength,
+            dockerVersion: config.docker.version,
+            rollout,
+        },
         { transforms: [firewallWasAtTheRoot] },
     );
     return {
@@ -57,6 +69,7 @@ export async function swarmkitProgram() {
         workerJoinToken: swarm.workerJoinToken,
         managerJoinToken: swarm.managerJoinToken,
         unlockKey: swarm.unlockKey,
+        engineVersions: swarm.engineVersions,
         /** Secret: what the unlock command, the live check after `up` and operators reach the nodes with. */
         sshPrivateKey: pulumi.secret(sshKey.privateKey),
         ...outputs,

@@ -31,6 +31,8 @@ export function commonArgs(config: SwarmkitConfig, sshKey: { publicKey: pulumi.I
         sshUser: config.ssh.user,
         sshKey,
         machineRevision: config.machineRevision,
+        dataPathPort: config.network.dataPathPort,
+        docker: config.docker,
         rollout,
     };
 }
@@ -42,7 +44,7 @@ const nameStem = () => pulumi.getStack();
 
 export function labArgs(config: SwarmkitConfig, sshKey: Key, rollout?: Rollout): LabHostsArgs {
     const lab = config.lab!;
-    return { ...commonArgs(config, sshKey, rollout), subnet: lab.subnet, labName: lab.name, images: lab.images };
+    return { ...commonArgs(config, sshKey, rollout), subnet: lab.subnet, labName: lab.name, images: lab.images, zones: lab.zones };
 }
 
 export function awsArgs(config: SwarmkitConfig, sshKey: Key, rollout?: Rollout): AwsHostsArgs {
@@ -95,6 +97,7 @@ export function existingHostsArgs(config: SwarmkitConfig, sshKey: Key): Existing
         nodesCidrs: h.nodesCidrs,
         loadBalancerCidrs: h.loadBalancerCidrs,
         publishedPorts: config.publishedPorts,
+        dataPathPort: config.network.dataPathPort,
     };
 }
 

@@ -18,6 +18,8 @@ export interface HostFirewallArgs {
     loadBalancer: readonly string[];
     /** TCP ports services publish for the load balancer. Every other published port stays closed from outside. */
     publishedPorts: readonly number[];
+    /** The swarm's VXLAN port (dataPathPort). Default 4789. */
+    dataPathPort?: number;
 }
 
 /** Where the firewall script lives on every host: written by cloud-init or the lab, rewritten by the kit's step. */
@@ -48,7 +50,7 @@ export function acceptRule(row: PortRule): string {
 
 /** The rules of the kit's chains in iptables-restore form (the `*filter` table, without COMMIT). */
 export function firewallRules(args: HostFirewallArgs): string[] {
-    const rows = portTable(args.publishedPorts);
+    const rows = portTable(args.publishedPorts, args.dataPathPort);
     const rules: string[] = [];
     const add = (chain: string, rule: string) => rules.push(`-A ${chain} ${rule}`);
 

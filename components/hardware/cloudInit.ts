@@ -22,11 +22,19 @@ export interface CloudInitArgs {
     user: string;
     /** Skip the Docker install (an image that already has it, e.g. DigitalOcean's docker slug). */
     dockerPreinstalled?: boolean;
+    /** The Docker engine package to install and its apt version (absent: docker.io, the newest). */
+    docker?: { package: string; version?: string };
     /**
      * The machine's only SSH host key, made by the kit, so the kit knows it before the machine answers and pins it.
      * Other key types are not generated: a client must never be offered a key it has not pinned.
      */
     hostKey?: HostKeyPair;
+}
+
+/** A cloud-init package entry: the name, or [name, version] (apt installs name=version; a pattern like 26.1.* works). */
+function dockerPackage(docker: CloudInitArgs["docker"]): string | [string, string] {
+    const name = docker?.package ?? "docker.io";
+    return docker?.version ? [name, docker.version] : name;
 }
 
 export const HOST_FIREWALL_UNIT = "swarmkit-firewall.service";
@@ -63,7 +71,7 @@ export function renderCloudInit(args: CloudInitArgs): string {
         `hostname: ${JSON.stringify(args.hostname)}`,
         "preserve_hostname: false",
         "package_update: true",
-        `packages: ${JSON.stringify(["iptables", ...(args.dockerPreinstalled ? [] : ["docker.io"])])}`,
+        `packages: ${JSON.stringify(["iptables", ...(args.dockerPreinstalled ? [] : [dockerPackage(args.docker)])])}`,
     ];
     if (args.hostKey) {
         lines.push(

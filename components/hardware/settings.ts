@@ -80,6 +80,8 @@ export interface LabSettings {
      * images: lab hosts have no registry, and a host made by a rolling replacement starts with none.
      */
     images?: string;
+    /** Zones the hosts are labelled with (`swarmkit.zone`), each role spread over them in turn. */
+    zones?: string[];
 }
 
 /** An AWS network's identity in a machine spec: the kit's VPC range, or the existing VPC and its subnets. */

@@ -4,6 +4,7 @@ import { SwarmHost } from "../host";
 import { isValidCidr } from "../net";
 import { Rollout } from "../swarm/rollout";
 import { MANAGER_COUNTS } from "./settings";
+import { swarmNetworkProblems } from "../swarm/settings";
 
 /** An SSH key pair in OpenSSH form. */
 export interface SshKeyArgs {
@@ -29,11 +30,30 @@ export interface HostsArgs {
     sshKey?: SshKeyArgs;
     /** Part of every machine's spec: bumping it replaces every machine (one node at a time with a rollout). */
     machineRevision?: number;
+    /** The swarm's VXLAN port for overlay traffic, opened between the nodes by every firewall. Default 4789. */
+    dataPathPort?: number;
+    /**
+     * The Docker engine cloud-init installs (VM targets): the package (default `docker.io`) and its apt version
+     * (`26.1.5+dfsg1-9`, or a pattern such as `26.1.*`; absent: the newest). Part of the machine spec: a change
+     * replaces the machines, one node at a time with a rollout. Lab hosts run the machine's own engine.
+     */
+    docker?: DockerEngine;
     /**
      * The rolling replacement the machines take part in (`await Rollout.read(clusterName)`, passed to the cluster as
      * well): a machine whose settings changed is replaced one node at a time. Absent: as Pulumi replaces resources.
      */
     rollout?: Rollout;
+}
+
+export interface DockerEngine {
+    package?: string;
+    version?: string;
+}
+
+/** The engine's part of a machine spec: absent for the default (docker.io, the newest), so older specs stay the same. */
+export function engineSpec(docker: DockerEngine | undefined): string | undefined {
+    const name = docker?.package ?? "docker.io";
+    return name === "docker.io" && !docker?.version ? undefined : `${name}=${docker?.version ?? "newest"}`;
 }
 
 /** HostsArgs with the defaults filled in and the key resolved: what a target's code reads. */
@@ -43,6 +63,9 @@ export interface HostsCommon {
     adminCidr: string;
     publishedPorts: number[];
     machineRevision: number;
+    /** Absent: Docker's 4789. */
+    dataPathPort?: number;
+    docker: { package: string; version?: string };
     ssh: { user: string };
     sshPublicKey: pulumi.Output<string>;
     /** Secret. */
@@ -76,6 +99,9 @@ export function hostsArgsProblems(args: HostsArgs): string[] {
     if (new Set(args.publishedPorts ?? []).size !== (args.publishedPorts ?? []).length) problems.push("publishedPorts: each port once");
     const revision = args.machineRevision ?? 0;
     if (!Number.isInteger(revision) || revision < 0) problems.push(`machineRevision = ${revision}: a whole number, 0 or more`);
+    if (args.dataPathPort !== undefined) problems.push(...swarmNetworkProblems({ dataPathPort: args.dataPathPort }));
+    if (args.docker?.package !== undefined && !/^[a-z0-9][a-z0-9+.-]+$/.test(args.docker.package)) problems.push(`docker.package = ${JSON.stringify(args.docker.package)}: a Debian package name`);
+    if (args.docker?.version !== undefined && !/^[A-Za-z0-9.+~:*-]+$/.test(args.docker.version)) problems.push(`docker.version = ${JSON.stringify(args.docker.version)}: an apt version, e.g. 26.1.5+dfsg1-9 or 26.1.*`);
     return problems;
 }
 
@@ -106,6 +132,8 @@ export function resolveHostsArgs(
         adminCidr: args.adminCidr ?? defaults.adminCidr,
         publishedPorts: [...(args.publishedPorts ?? [])],
         machineRevision: args.machineRevision ?? 0,
+        dataPathPort: args.dataPathPort,
+        docker: { package: args.docker?.package ?? "docker.io", version: args.docker?.version },
         ssh: { user: args.sshUser ?? defaults.sshUser },
         sshPublicKey: pulumi.output(key.publicKey),
         sshPrivateKey: pulumi.secret(key.privateKey),
@@ -142,4 +170,6 @@ export interface Hardware {
     readonly firewall?: pulumi.Input<HostFirewallArgs>;
     /** The machines stay when the cluster is destroyed (see above). Default false. */
     readonly machinesOutlive?: boolean;
+    /** The UDP port its firewalls open for overlay traffic (VXLAN), which the swarm is founded with. Default 4789. */
+    readonly dataPathPort?: number;
 }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { SwarmHost } from "../host";
 import * as scripts from "./scripts";
-import { SwarmObservation } from "./observe";
+import { Prober, SwarmObservation } from "./observe";
 import { commandConnection } from "../ssh/connection";
 import { Finding, SwarmPlan, planSwarm } from "./plan";
 import { Rollout } from "./rollout";
@@ -10,6 +10,9 @@ import { Hardware } from "../hardware/types";
 import { HostFirewalls } from "../firewall/hostFirewalls";
 import { HostKeyChangedError, observeSwarm } from "./observe";
 import { SEAMS, SwarmSeams } from "./seams";
+import { NodeLabels, SwarmNetwork, dockerVersionProblems, labelsFor, nodeLabelsProblems, swarmNetworkProblems } from "./settings";
+import { engineMismatches, readEngineVersions } from "./engines";
+import { probe } from "../ssh/probe";
 
 export interface SwarmClusterArgs {
     /**
@@ -28,6 +31,29 @@ export interface SwarmClusterArgs {
      * component too): the cluster decides the order and releases the machines. Without one, no node rolls.
      */
     rollout?: Rollout;
+    /**
+     * The user's node labels: by role (`manager`, `worker`) and by host name (a host's own win). The kit adds its
+     * own, `swarmkit.role`, and `swarmkit.zone` / `swarmkit.region` where the hardware knows them. Kept on the nodes:
+     * re-applied when a node joins again, and a key dropped from here is removed (labels set by hand stay).
+     */
+    nodeLabels?: NodeLabels;
+    /**
+     * Address pools of the overlay networks (`docker swarm init --default-addr-pool`); Docker's default is
+     * 10.0.0.0/8, which collides with networks in 10.0.0.0/8. Fixed when the swarm is founded: a change on a live
+     * swarm is refused.
+     */
+    defaultAddrPool?: string[];
+    /** Prefix length of each overlay network's subnet taken from the pools (Docker's default 24). Fixed at founding. */
+    defaultAddrPoolMaskLength?: number;
+    /** Bumped to rotate the unlock key (autolock): `unlockKey` becomes the new key. */
+    unlockKeyRotation?: number;
+    /** Bumped to rotate the swarm's root CA; the step waits until every node holds a certificate of the new CA. */
+    caRotation?: number;
+    /**
+     * The Docker engine version the nodes must run ("26.1", "26.1.5"): after each `up` a node that runs another
+     * version is reported (a warning, and the live check fails). The hardware installs it (`docker` of the hosts).
+     */
+    dockerVersion?: string;
 }
 
 /** The cluster's args as the declaration reads them: defaults filled in, and what the read of the live machines found. */
@@ -36,7 +62,13 @@ interface DeclareArgs {
     autolock: boolean;
     drainManagers: boolean;
     tokenRotation?: number;
+    unlockKeyRotation?: number;
+    caRotation?: number;
+    nodeLabels: NodeLabels;
+    network: SwarmNetwork;
+    dockerVersion?: string;
     machinesOutlive: boolean;
+    engineProber?: Prober;
     observation?: SwarmObservation;
     hostReady: Record<string, pulumi.Input<pulumi.Resource>[]>;
 }
@@ -102,6 +134,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly ready: pulumi.Output<string>;
     /** Secret. What the next deployment reads to roll machines one node at a time: export it (see SwarmDeployment). */
     public readonly deployment: pulumi.Output<SwarmDeployment>;
+    /** By host name, the Docker engine version each node runs, read from the swarm once its steps are done. */
+    public readonly engineVersions: pulumi.Output<Record<string, string>>;
     /** What this run found on the machines and repairs (also logged). */
     public readonly plan: Promise<SwarmPlan>;
 
@@ -111,6 +145,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
         const managers = hosts.filter((h) => h.role === "manager");
         if (managers.length === 0) throw new pulumi.RunError(`SwarmCluster ${name}: the hosts have no manager`);
         if (new Set(hosts.map((h) => h.name)).size !== hosts.length) throw new pulumi.RunError(`SwarmCluster ${name}: host names must be unique`);
+        const network: SwarmNetwork = {
+            defaultAddrPool: args.defaultAddrPool,
+            defaultAddrPoolMaskLength: args.defaultAddrPoolMaskLength,
+            // The port the hardware's firewalls open for overlay traffic.
+            dataPathPort: args.hardware.dataPathPort,
+        };
+        const problems = [
+            ...nodeLabelsProblems(args.nodeLabels, hosts.map((h) => h.name)),
+            ...swarmNetworkProblems(network),
+            ...dockerVersionProblems(args.dockerVersion),
+        ];
+        if (problems.length > 0) throw new pulumi.RunError(`SwarmCluster ${name}: invalid args:\n  - ${problems.join("\n  - ")}`);
         const rollout = args.rollout ?? new Rollout();
         const seams: SwarmSeams = (args as { [SEAMS]?: SwarmSeams })[SEAMS] ?? {};
         const base = {
@@ -118,7 +164,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
             autolock: args.autolock ?? true,
             drainManagers: args.drainManagers ?? hosts.some((h) => h.role === "worker"),
             tokenRotation: args.tokenRotation,
+            unlockKeyRotation: args.unlockKeyRotation,
+            caRotation: args.caRotation,
+            nodeLabels: args.nodeLabels ?? {},
+            network,
+            dockerVersion: args.dockerVersion,
             machinesOutlive: args.hardware.machinesOutlive ?? false,
+            // Unit tests that hand in an observation read no machine, unless they stand in for SSH too.
+            engineProber: "observation" in seams && !seams.prober ? undefined : seams.prober ?? probe,
         };
         const firewall = (): Record<string, pulumi.Input<pulumi.Resource>[]> => {
             if (seams.hostReady) return seams.hostReady;
@@ -165,6 +218,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this.nodes = field("nodes");
         this.dockerHost = field("dockerHost");
         this.ready = field("ready");
+        this.engineVersions = field("engineVersions");
         this.deployment = pulumi.secret(
             pulumi.all([this.nodes, this.workerJoinToken, this.managerJoinToken, this.unlockKey]).apply(([nodes, workerJoinToken, managerJoinToken, unlockKey]) => ({
                 cluster: name,
@@ -181,6 +235,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             leaderAddress: this.leaderAddress,
             nodes: this.nodes,
             dockerHost: this.dockerHost,
+            engineVersions: this.engineVersions,
         });
     }
 
@@ -193,10 +248,14 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 hosts: args.hosts.map((h) => ({ name: h.name, role: h.role, machineStatus: h.machineStatus, rolling: rollout.rolling(h.name) })),
                 autolock: args.autolock,
                 drainManagers: args.drainManagers,
+                network: args.network,
+                previousManagers: rollout.previous?.nodes.filter((n) => n.role === "manager").length,
+                recordedNodeIds: Object.fromEntries(args.hosts.map((h) => [h.name, rollout.previousNode(h.name)?.nodeId])),
             },
             args.observation,
         );
         for (const f of plan.findings) logFinding(f, this);
+        if (plan.refusal) throw new pulumi.RunError(`swarmkit: ${plan.refusal}`);
         const operator = managers.find((m) => m.name === plan.operator) ?? founder;
         const chain = rollout.order(args.hosts, operator.name);
         const at = (host: SwarmHost) => chain.indexOf(host.name);
@@ -229,7 +288,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 connection: founderRolls ? lastConnection(founder) : commandConnection(founder),
                 create: pulumi
                     .output(founderRolls ? before(founder).privateAddress : founder.privateAddress)
-                    .apply((advertiseAddress) => scripts.renderInit({ host: founder.name, advertiseAddress, autolock: args.autolock })),
+                    .apply((advertiseAddress) => scripts.renderInit({ host: founder.name, advertiseAddress, autolock: args.autolock, ...args.network })),
                 triggers: [repairSlot(plan.refound)],
             },
             // The swarm is founded once: a changed address, autolock or first machine never founds another one (the
@@ -337,15 +396,29 @@ export class SwarmCluster extends pulumi.ComponentResource {
                       { dependsOn: [init, ...rollDone] },
                   )
                 : undefined;
+        // The unlock key rotates like the tokens: when unlockKeyRotation changes, and only then.
+        const unlockRotation = args.unlockKeyRotation ?? 0;
+        const rotateUnlockKey =
+            unlockRotation > 0
+                ? remote(
+                      `${name}-rotate-unlock-key`,
+                      { connection: operatorConnection, create: scripts.renderRotateUnlockKey({ host: operator.name }), update: "true", triggers: [clusterId, unlockRotation] },
+                      { dependsOn: [init, ...rollDone] },
+                  )
+                : undefined;
         const tokensStep = remote(
             `${name}-tokens`,
             {
                 connection: operatorConnection,
                 create: scripts.renderTokens({ host: operator.name }),
-                triggers: [clusterId, args.autolock, rotation],
+                // The unlock key's rotation is a third slot only once used, so that existing stacks' step stays as it is.
+                triggers: [clusterId, args.autolock, rotation, ...(unlockRotation > 0 ? [unlockRotation] : [])],
                 logging: "none",
             },
-            { additionalSecretOutputs: ["stdout", "stderr"], dependsOn: [init, ...(rotate ? [rotate] : []), ...rollDone] },
+            {
+                additionalSecretOutputs: ["stdout", "stderr"],
+                dependsOn: [init, ...(rotate ? [rotate] : []), ...(rotateUnlockKey ? [rotateUnlockKey] : []), ...rollDone],
+            },
         );
         // Secret explicitly as well: additionalSecretOutputs is applied by the engine, not by every code path.
         const tokens = pulumi.secret(tokensStep.stdout).apply((out) => JSON.parse(out) as Tokens);
@@ -369,15 +442,22 @@ export class SwarmCluster extends pulumi.ComponentResource {
         }
         const all = args.hosts.map((h) => joined.get(h.name) as ReturnType<typeof joinStep>);
 
+        const places = pulumi.all(all.map((j) => pulumi.all([j.host.zone, j.host.region])));
         const members = remote(
             `${name}-members`,
             {
                 connection: operatorConnection,
-                create: pulumi.all(all.map((j) => j.nodeId)).apply((ids) =>
+                create: pulumi.all([pulumi.all(all.map((j) => j.nodeId)), places]).apply(([ids, where]) =>
                     scripts.renderMembers({
                         operator: operator.name,
                         autolock: args.autolock,
-                        nodes: all.map((j, i) => ({ name: j.host.name, role: j.host.role, nodeId: ids[i], availability: availability(j.host) })),
+                        nodes: all.map((j, i) => ({
+                            name: j.host.name,
+                            role: j.host.role,
+                            nodeId: ids[i],
+                            availability: availability(j.host),
+                            labels: labelsFor({ name: j.host.name, role: j.host.role, zone: where[i][0], region: where[i][1] }, args.nodeLabels),
+                        })),
                     }),
                 ),
                 triggers: [clusterId, repairSlot(plan.membersRepair)],
@@ -385,6 +465,16 @@ export class SwarmCluster extends pulumi.ComponentResource {
             { dependsOn: [...all.map((j) => j.join), ...rollDone], ignoreChanges: plan.membersRepair ? [] : ["triggers[1]"] },
         );
         for (const j of all) if (!settled[j.host.name]) settled[j.host.name] = settlePlaceholder(j);
+        // The root CA rotates when caRotation changes, once every node is in: the rotation waits for each of them.
+        const caRotation = args.caRotation ?? 0;
+        let rotateCa: command.remote.Command | undefined;
+        if (caRotation > 0) {
+            rotateCa = remote(
+                `${name}-rotate-ca`,
+                { connection: operatorConnection, create: scripts.renderRotateCa({ host: operator.name }), update: "true", triggers: [clusterId, caRotation] },
+                { dependsOn: [members, ...Object.values(settled)] },
+            );
+        }
         // Machines that outlive the cluster get a step that does nothing now and, on destroy (it goes first, as it
         // depends on every other step of its node), takes the node out of the swarm.
         if (args.machinesOutlive) {
@@ -415,14 +505,25 @@ export class SwarmCluster extends pulumi.ComponentResource {
                     })),
             ),
         );
+        const swarmReady = pulumi.all([...Object.values(settled).map((s) => s.stdout), ...(rotateCa ? [rotateCa.stdout] : [])]).apply(() => "ready");
+        const prober = args.engineProber;
+        const engineVersions = swarmReady.apply(async () => {
+            if (!prober) return {};
+            const versions = await readEngineVersions(operator, prober);
+            if (args.dockerVersion) {
+                for (const m of engineMismatches(versions, args.hosts.map((h) => h.name), args.dockerVersion)) pulumi.log.warn(`swarmkit: ${m}`, this);
+            }
+            return versions;
+        });
         return {
+            engineVersions,
             workerJoinToken: pulumi.secret(tokens.apply((t) => t.worker)),
             managerJoinToken: pulumi.secret(tokens.apply((t) => t.manager)),
             unlockKey: pulumi.secret(tokens.apply((t) => t.unlockKey)),
             leaderAddress: pulumi.output(operator.privateAddress),
             nodes,
             dockerHost: pulumi.interpolate`ssh://${operator.connection.user}@${operator.sshAddress}`,
-            ready: pulumi.all(Object.values(settled).map((s) => s.stdout)).apply(() => "ready"),
+            ready: swarmReady,
             plan,
         };
     }

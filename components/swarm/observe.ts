@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SwarmHost } from "../host";
 import { ProbeTarget, probe } from "../ssh/probe";
 import { renderRead } from "./scripts";
+import { SwarmNetwork } from "./settings";
 
 export type LocalState = "inactive" | "pending" | "active" | "locked" | "error" | "engine-down";
 
@@ -25,6 +26,10 @@ export interface LocalSwarm {
     remoteManagers?: string[];
     /** A manager's view of the swarm's autolock setting. */
     autolock?: boolean;
+    /** A manager's view of the network settings swarm fixed at init. */
+    network?: Required<SwarmNetwork>;
+    /** A manager that runs but whose swarm has no leader: what docker said (its node list could not be read). */
+    error?: string;
 }
 
 /** One entry of `docker node ls` on the operating manager. */
@@ -37,6 +42,8 @@ export interface NodeEntry {
     availability: string;
     /** Leader, Reachable, Unreachable, or "" for a worker. */
     managerStatus: string;
+    /** The Docker engine version the node runs. */
+    engineVersion?: string;
 }
 
 export interface HostProbe {
@@ -83,12 +90,21 @@ export function parseRead(stdout: string): { local: LocalSwarm; nodes?: NodeEntr
         controlAvailable: info.ControlAvailable === true,
         remoteManagers: (info.RemoteManagers ?? []).map((m: { Addr: string }) => m.Addr),
         autolock: info.Cluster?.Spec?.EncryptionConfig?.AutoLockManagers,
+        ...(info.Error ? { error: info.Error as string } : {}),
     };
+    // Engines before 19.03 do not say.
+    if (Array.isArray(info.Cluster?.DefaultAddrPool) && info.Cluster.DataPathPort !== undefined) {
+        local.network = {
+            defaultAddrPool: info.Cluster.DefaultAddrPool ?? [],
+            defaultAddrPoolMaskLength: info.Cluster.SubnetSize ?? 0,
+            dataPathPort: info.Cluster.DataPathPort ?? 0,
+        };
+    }
     const nodeLines = lines.filter((l) => l.startsWith("NODE "));
     const nodes = nodeLines.length
         ? nodeLines.map((l) => {
               const n = JSON.parse(l.slice("NODE ".length)) as Record<string, string>;
-              return { id: n.ID, hostname: n.Hostname, status: n.Status, availability: n.Availability, managerStatus: n.ManagerStatus ?? "" };
+              return { id: n.ID, hostname: n.Hostname, status: n.Status, availability: n.Availability, managerStatus: n.ManagerStatus ?? "", ...(n.EngineVersion ? { engineVersion: n.EngineVersion } : {}) };
           })
         : undefined;
     return { local, nodes };

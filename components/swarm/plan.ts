@@ -8,6 +8,7 @@
  */
 import { MachineStatus, Role, KIT_NODE_NAME } from "../host";
 import { NodeEntry, SwarmObservation } from "./observe";
+import { SwarmNetwork, swarmNetworkDifferences } from "./settings";
 
 export interface PlannedHost {
     name: string;
@@ -21,6 +22,12 @@ export interface PlanArgs {
     hosts: PlannedHost[];
     autolock: boolean;
     drainManagers: boolean;
+    /** The network settings the config wants (fixed at init: a live swarm with others is refused). */
+    network?: SwarmNetwork;
+    /** How many managers the last deployment had: the raft group whose majority the swarm needs. */
+    previousManagers?: number;
+    /** By host name, the node ID the last deployment recorded: a node that joined again since has another. */
+    recordedNodeIds?: Record<string, string | undefined>;
 }
 
 export interface Finding {
@@ -41,6 +48,8 @@ export interface SwarmPlan {
     membersRepair?: string;
     /** What the run found, said to the user. */
     findings: Finding[];
+    /** Set when the run must not act at all, and why (quorum lost, a setting swarm cannot change). */
+    refusal?: string;
 }
 
 const HOLDS_SWARM = new Set(["active", "locked", "pending", "error"]);
@@ -92,10 +101,39 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
         return plan;
     }
 
+    // Quorum lost for good: fewer managers than a majority of the raft group are left with their disks, and the ones
+    // that run find no leader. Joining new managers would wait for a leader forever; only a forced new cluster
+    // (from a survivor's state, or a backup) brings the swarm back.
+    const group = Math.max(args.previousManagers ?? 0, managers.length);
+    const holders = managers.filter(mayHold);
+    const leaderless = holders.some((m) => local(m.name)?.state === "active" && local(m.name)?.controlAvailable) && !observation.nodes;
+    const majority = Math.floor(group / 2) + 1;
+    if (leaderless && holders.length < majority) {
+        const gone = managers.filter((m) => !mayHold(m)).map((m) => m.name);
+        const survivor = holders.find((m) => local(m.name)?.state === "active")?.name ?? holders[0].name;
+        plan.refusal =
+            `the swarm has lost quorum: raft needs a majority of its ${group} managers (${majority}) to act, and only ` +
+            `${holders.map((m) => m.name).join(", ")} still holds the swarm (${gone.join(", ")}: gone with their disks). ` +
+            `Nothing was changed: new managers could not join a swarm without a leader. Recover first, then run up again ` +
+            `(the other managers join): from a backup, \`npm run restore -- STACK FILE\`; without one, \`npm run recover -- STACK\` ` +
+            `makes ${survivor} a new one-manager cluster from its own state (docker swarm init --force-new-cluster: services, ` +
+            `secrets, configs and networks are kept).`;
+        return plan;
+    }
+
     // The operator: the first manager that can act now; else the first locked one (its join step unlocks it first).
     const active = managers.find((m) => local(m.name)?.state === "active" && local(m.name)?.controlAvailable);
     const locked = managers.find((m) => local(m.name)?.state === "locked");
     plan.operator = (active ?? locked ?? managers.find(mayHold) ?? managers[0]).name;
+    const liveNetwork = local(plan.operator)?.network;
+    const networkChanged = liveNetwork && args.network ? swarmNetworkDifferences(liveNetwork, args.network) : [];
+    if (networkChanged.length > 0) {
+        plan.refusal =
+            `the swarm's network settings differ from the config: ${networkChanged.join("; ")}. Swarm fixes them when it is ` +
+            `founded and cannot change them afterwards (overlay networks hold subnets from the pools, and every node's VXLAN ` +
+            `port). Put the config back, or destroy the stack and up again to found a swarm with the new settings.`;
+        return plan;
+    }
     if (plan.operator !== founder) say("warn", `${founder} cannot act for the swarm now: the kit operates through ${plan.operator}`);
 
     const managerAddresses = new Set(
@@ -109,8 +147,12 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
             say("info", `${h.name}: ${reason}: it joins again`);
         };
         if (h.machineStatus === "new" || h.rolling) continue;
+        const recorded = args.recordedNodeIds?.[h.name];
         if (l) {
-            if (l.state === "locked") {
+            if (l.state === "active" && recorded && l.nodeId && l.nodeId !== recorded) {
+                // It joined again outside the kit: its step records the new ID, and the members step labels it again.
+                repair(`its node ID changed (${recorded} → ${l.nodeId}): it left and joined again`);
+            } else if (l.state === "locked") {
                 plan.nodeRepairs[h.name] = "locked (autolock)";
                 say("info", `${h.name}: locked (autolock): unlocking it with the stack's unlock key`);
             } else if (l.state === "inactive") repair("not in the swarm (it left, or its machine was replaced)");

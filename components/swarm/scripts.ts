@@ -52,6 +52,21 @@ export interface InitArgs {
     host: string;
     advertiseAddress: string;
     autolock: boolean;
+    /** The overlay networks' address pools (`--default-addr-pool`); absent: Docker's 10.0.0.0/8. */
+    defaultAddrPool?: string[];
+    /** The prefix length of each overlay network taken from the pools; absent: Docker's 24. */
+    defaultAddrPoolMaskLength?: number;
+    /** The VXLAN port of overlay traffic; absent: Docker's 4789. */
+    dataPathPort?: number;
+}
+
+/** init's options for the swarm-wide network settings, which swarm fixes at init and never changes afterwards. */
+export function networkFlags(args: Pick<InitArgs, "defaultAddrPool" | "defaultAddrPoolMaskLength" | "dataPathPort">): string {
+    const flags: string[] = [];
+    for (const pool of args.defaultAddrPool ?? []) flags.push(`--default-addr-pool ${shellQuote(pool)}`);
+    if (args.defaultAddrPoolMaskLength !== undefined) flags.push(`--default-addr-pool-mask-length ${args.defaultAddrPoolMaskLength}`);
+    if (args.dataPathPort !== undefined) flags.push(`--data-path-port ${args.dataPathPort}`);
+    return flags.map((f) => ` ${f}`).join("");
 }
 
 /**
@@ -66,7 +81,7 @@ export function renderInit(args: InitArgs): string {
         "state=$(swarm_state)",
         'case "$state" in',
         "  inactive)",
-        `    docker swarm init --autolock=${args.autolock} --advertise-addr ${addr} --listen-addr ${addr}:2377 >/dev/null \\`,
+        `    docker swarm init --autolock=${args.autolock} --advertise-addr ${addr} --listen-addr ${addr}:2377${networkFlags(args)} >/dev/null \\`,
         `      || fail "docker swarm init --advertise-addr ${args.advertiseAddress} failed"`,
         "    ;;",
         "  active) ;;",
@@ -113,6 +128,33 @@ export function renderRotateTokens(args: TokensArgs): string {
     return script({ host: args.host, step: "rotate tokens" }, [
         'docker swarm join-token --rotate -q worker >/dev/null || fail "cannot rotate the worker join token"',
         'docker swarm join-token --rotate -q manager >/dev/null || fail "cannot rotate the manager join token"',
+    ]);
+}
+
+/**
+ * Rotates the unlock key: managers re-encrypt their keys with the new one, so a manager restarted afterwards
+ * unlocks with the new key only. The `tokens` step reads the new key into the stack's secret. Prints nothing.
+ */
+export function renderRotateUnlockKey(args: TokensArgs): string {
+    return script({ host: args.host, step: "rotate unlock key" }, [
+        'docker swarm unlock-key --rotate -q >/dev/null || fail "cannot rotate the unlock key (is autolock on?)"',
+    ]);
+}
+
+/** Seconds `docker swarm ca --rotate` is given to reach every node. */
+export const CA_ROTATION_TIMEOUT = 300;
+
+/**
+ * Rotates the swarm's root CA and waits until every node holds a certificate of the new one (a node that is down
+ * would keep it waiting: it gives up after CA_ROTATION_TIMEOUT s, naming the nodes still on the old CA). Prints
+ * nothing.
+ */
+export function renderRotateCa(args: TokensArgs): string {
+    return script({ host: args.host, step: "rotate CA" }, [
+        `if ! out=$(timeout ${CA_ROTATION_TIMEOUT} docker swarm ca --rotate --detach=false -q 2>&1 >/dev/null); then`,
+        `  behind=$(docker node ls --format '{{.Hostname}} {{.TLSStatus}}' 2>/dev/null | awk '$2 != "Ready" {print $1}' | tr '\n' ' ')`,
+        '  fail "the root CA rotation did not finish within ' + CA_ROTATION_TIMEOUT + ' s (nodes still on the old CA: ${behind:-none}): $out"',
+        "fi",
     ]);
 }
 
@@ -230,6 +272,40 @@ export interface MemberNode {
     /** Swarm node ID, printed by the node's join step. */
     nodeId: string;
     availability: "active" | "drain";
+    /** The node labels the kit keeps on it (its own `swarmkit.*` ones and the config's). */
+    labels?: Record<string, string>;
+}
+
+/** The label that lists the keys the kit set on a node, so that a key dropped from the config is removed again. */
+export const MANAGED_LABELS = "swarmkit.managed";
+
+/**
+ * Lines that make a node's labels match `labels`: each missing or different one added, each key the kit set before
+ * (listed in MANAGED_LABELS) that is no longer wanted removed. Labels set by hand under other keys stay.
+ */
+function labelSync(node: MemberNode): string[] {
+    const labels = node.labels ?? {};
+    const keys = Object.keys(labels).sort();
+    const id = shellQuote(node.nodeId);
+    const lines = [
+        `labels=$(docker node inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}}{{println}}{{end}}' ${id}) || fail "cannot read the labels of ${node.name}"`,
+    ];
+    const ensure = (k: string, v: string) => {
+        const pair = shellQuote(`${k}=${v}`);
+        lines.push(
+            `printf '%s\\n' "$labels" | grep -qxF -- ${pair} || retry docker node update --label-add ${pair} ${id} >/dev/null || fail "cannot label ${node.name} ${k}"`,
+        );
+    };
+    for (const k of keys) ensure(k, labels[k]);
+    lines.push(
+        `for k in $(printf '%s\\n' "$labels" | sed -n 's/^${MANAGED_LABELS.replace(".", "\\.")}=//p' | tr ',' ' '); do`,
+        `  case ${shellQuote(` ${keys.join(" ")} `)} in *" $k "*) continue ;; esac`,
+        `  printf '%s\\n' "$labels" | grep -q "^$k=" || continue`,
+        `  retry docker node update --label-rm "$k" ${id} >/dev/null || fail "cannot remove the label $k from ${node.name}"`,
+        "done",
+    );
+    ensure(MANAGED_LABELS, keys.join(","));
+    return lines;
 }
 
 /** Polls `test` until it holds, failing with `failure` after NODE_READY_TIMEOUT s; lines indented by `indent`. */
@@ -318,6 +394,7 @@ export function renderMembers(args: MembersArgs): string {
                 `retry docker node update --availability ${n.availability} ${id} >/dev/null || fail "cannot set ${n.name} to ${n.availability}"`,
         );
     }
+    for (const n of args.nodes) if (n.labels) body.push(...labelSync(n));
     body.push(`printf '{"removed":[%s]}\\n' "$removed"`);
     return script({ host: args.operator, step: "members" }, body);
 }

@@ -71,6 +71,8 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
     /** Managers first, in the order of hostNames(). */
     public readonly hosts: SwarmHost[];
     public readonly firewall: pulumi.Output<HostFirewallArgs>;
+    /** The swarm's VXLAN port, opened by its firewalls. */
+    public readonly dataPathPort?: number;
     public readonly vpcId: pulumi.Output<string>;
     /** Empty when no port is published (there is no load balancer then). */
     public readonly loadBalancerDnsName: pulumi.Output<string>;
@@ -82,7 +84,7 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
         const tags = awsTagger(args.nameStem ?? physicalStem(name));
 
         const network = createNetwork(name, settings, tags, this);
-        const groups = createSecurityGroups(name, { vpcId: network.vpcId, tags, adminCidr: common.adminCidr, publishedPorts: common.publishedPorts }, this);
+        const groups = createSecurityGroups(name, { vpcId: network.vpcId, tags, adminCidr: common.adminCidr, publishedPorts: common.publishedPorts, dataPathPort: common.dataPathPort }, this);
         const placements = placeHosts(common.managers, common.workers, network.subnetIds.length);
         const { nodes } = createInstances(name, { common, settings, tags, network, securityGroupId: groups.nodes.id, placements }, this);
         const lb = groups.loadBalancer
@@ -101,7 +103,8 @@ export class AwsHosts extends pulumi.ComponentResource implements Hardware {
             : undefined;
 
         this.hosts = nodes.map((n) => n.host);
-        this.firewall = network.vpcCidr.apply((cidr) => awsHostFirewall(cidr, common.publishedPorts));
+        this.firewall = network.vpcCidr.apply((cidr) => awsHostFirewall(cidr, common.publishedPorts, common.dataPathPort));
+        this.dataPathPort = common.dataPathPort;
         this.vpcId = network.vpcId;
         this.loadBalancerDnsName = lb ? lb.dnsName : pulumi.output("");
 

@@ -15,7 +15,7 @@ import { UBUNTU_IMAGE_USER, machineImage } from "./ami";
 import { Network } from "./network";
 import { Placement } from "./placement";
 import { renderReadyCheck } from "../readiness";
-import { HostsCommon, machineDependsOn } from "../types";
+import { DockerEngine, HostsCommon, engineSpec, machineDependsOn } from "../types";
 import { Tagger } from "./tags";
 
 /**
@@ -23,8 +23,8 @@ import { Tagger } from "./tags";
  * pin SSH to a range as well (a new admin address then needs one `pulumi up`, not a way in); swarm ports from the
  * VPC; published ports from the VPC, where the NLB sends from (client IP preservation off).
  */
-export function awsHostFirewall(vpcCidr: string, publishedPorts: readonly number[]): HostFirewallArgs {
-    return { nodes: [vpcCidr], admin: ["0.0.0.0/0"], loadBalancer: [vpcCidr], publishedPorts };
+export function awsHostFirewall(vpcCidr: string, publishedPorts: readonly number[], dataPathPort?: number): HostFirewallArgs {
+    return { nodes: [vpcCidr], admin: ["0.0.0.0/0"], loadBalancer: [vpcCidr], publishedPorts, ...(dataPathPort === undefined ? {} : { dataPathPort }) };
 }
 
 export interface InstancesArgs {
@@ -42,7 +42,7 @@ export interface InstancesArgs {
  * the looked-up image is not (a newer Ubuntu image applies to new instances only; set swarmkit:amiId to roll to one).
  * The network is recorded too, though a change of it is refused on a live stack (components/networkChange.ts, in the kit's program).
  */
-export function awsMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision">, settings: AwsSettings, placement: Placement): string {
+export function awsMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision"> & { docker?: DockerEngine }, settings: AwsSettings, placement: Placement): string {
     return machineSpec({
         ami: settings.amiId ?? "newest Ubuntu 24.04 at creation",
         instanceType: settings.instanceType[placement.role],
@@ -50,6 +50,7 @@ export function awsMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevisio
         network: awsNetwork(settings),
         user: common.ssh.user,
         revision: common.machineRevision,
+        docker: engineSpec(common.docker),
     });
 }
 
@@ -81,7 +82,8 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
                         user: common.ssh.user,
                         // Canonical's images give the key pair to "ubuntu"; any other login user is created by cloud-init.
                         sshAuthorizedKeys: common.ssh.user === UBUNTU_IMAGE_USER ? undefined : [publicKey],
-                        firewall: awsHostFirewall(vpcCidr, common.publishedPorts),
+                        firewall: awsHostFirewall(vpcCidr, common.publishedPorts, common.dataPathPort),
+                        docker: common.docker,
                         hostKey: { privateKey: privateHostKey, publicKey: publicHostKey },
                     }),
                 ),
@@ -144,6 +146,8 @@ export function createInstances(name: string, args: InstancesArgs, parent: pulum
             // Known only once the instance passed the check: the swarm bootstrap starts with a usable machine.
             machineId: pulumi.all([instance.id, ready.stdout]).apply(([id]) => id),
             machineSpec: spec,
+            zone: network.zones[placement.zone],
+            ...(aws.config.region ? { region: aws.config.region } : {}),
         };
         return { placement, instance, ready, zone: network.zones[placement.zone], host };
     });

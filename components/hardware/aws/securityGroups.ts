@@ -44,6 +44,8 @@ export interface SecurityGroupsArgs {
     tags: Tagger;
     adminCidr: string;
     publishedPorts: readonly number[];
+    /** The swarm's VXLAN port. Default 4789. */
+    dataPathPort?: number;
 }
 
 export interface SecurityGroups {
@@ -58,7 +60,7 @@ export interface SecurityGroups {
 type Peer = { cidrIpv4: string } | { referencedSecurityGroupId: pulumi.Input<string> };
 
 export function createSecurityGroups(name: string, args: SecurityGroupsArgs, parent: pulumi.Resource): SecurityGroups {
-    const table = portTable(args.publishedPorts);
+    const table = portTable(args.publishedPorts, args.dataPathPort);
     const publishedRows = table.filter((row) => row.source === "loadBalancer");
 
     const nodes = new aws.ec2.SecurityGroup(

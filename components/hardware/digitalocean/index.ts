@@ -11,7 +11,7 @@ import * as command from "@pulumi/command";
 import { DigitalOceanSettings, dropletNetwork } from "../settings";
 import { Role, SshConnection, SwarmHost, hostNames, machineSpec } from "../../host";
 import { SSH_PORT, portTable } from "../../ports";
-import { Hardware, HostsArgs, HostsCommon, machineDependsOn, physicalStem, resolveHostsArgs } from "../types";
+import { DockerEngine, Hardware, HostsArgs, HostsCommon, engineSpec, machineDependsOn, physicalStem, resolveHostsArgs } from "../types";
 import { cidrWithin, isValidCidr } from "../../net";
 import { inboundRules, outboundRules } from "./firewallRules";
 import { forwardingRules, healthcheck, wantsLoadBalancer } from "./loadBalancerRules";
@@ -79,7 +79,7 @@ export function digitalOceanArgsProblems(args: DigitalOceanHostsArgs): string[] 
  * a resize powers off every droplet of a role at once, and autolocked managers come back locked); user data is not
  * (it acts at first boot only, and the kit's firewall step applies new rules to running droplets).
  */
-export function dropletMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision">, settings: DigitalOceanSettings, role: Role): string {
+export function dropletMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRevision"> & { docker?: DockerEngine }, settings: DigitalOceanSettings, role: Role): string {
     return machineSpec({
         image: settings.image,
         size: settings.size[role],
@@ -87,6 +87,7 @@ export function dropletMachineSpec(common: Pick<HostsCommon, "ssh" | "machineRev
         network: dropletNetwork(settings),
         user: common.ssh.user,
         revision: common.machineRevision,
+        docker: engineSpec(common.docker),
     });
 }
 
@@ -101,6 +102,8 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
     public readonly cloudFirewall?: digitalocean.Firewall;
     /** The host firewall of every droplet. */
     public readonly firewall: pulumi.Output<HostFirewallArgs>;
+    /** The swarm's VXLAN port, opened by its firewalls. */
+    public readonly dataPathPort?: number;
     /** Absent without published ports or with swarmkit:loadBalancer false. */
     public readonly loadBalancer?: digitalocean.LoadBalancer;
     /** Empty without a load balancer. */
@@ -170,7 +173,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 {
                     name: clusterTagName(stem),
                     tags: [clusterTag.name],
-                    inboundRules: inboundRules(portTable(common.publishedPorts), {
+                    inboundRules: inboundRules(portTable(common.publishedPorts, common.dataPathPort), {
                         adminCidr: common.adminCidr,
                         clusterTag: clusterTag.name,
                         loadBalancerUid: this.loadBalancer?.id,
@@ -182,6 +185,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
         }
 
         this.firewall = vpcRange.apply((range) => dropletFirewall(common, { ...settings, vpcCidr: range }));
+        this.dataPathPort = common.dataPathPort;
         const privateKey = common.sshPrivateKey;
         this.droplets = [];
         this.hosts = layout.map(({ name: hostName, role }) => {
@@ -258,6 +262,7 @@ export class DigitalOceanHosts extends pulumi.ComponentResource implements Hardw
                 connection,
                 machineId: pulumi.all([droplet.id, ready.stdout]).apply(([id]) => id),
                 machineSpec: spec,
+                region: settings.region,
             };
         });
 

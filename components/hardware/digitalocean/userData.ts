@@ -14,7 +14,7 @@ export function isDockerImage(imageSlug: string): boolean {
 
 export interface DropletUserDataArgs {
     hostname: string;
-    common: Pick<HostsCommon, "adminCidr" | "publishedPorts" | "ssh">;
+    common: Pick<HostsCommon, "adminCidr" | "publishedPorts" | "ssh"> & Partial<Pick<HostsCommon, "dataPathPort" | "docker">>;
     settings: DigitalOceanSettings;
     sshPublicKey: string;
     hostKey: HostKeyPair;
@@ -25,12 +25,13 @@ export interface DropletUserDataArgs {
  * Behind the cloud firewall, which admits SSH from adminCidr only, the host does not pin SSH to a range too (a new
  * admin address then needs one `pulumi up`); without it the host firewall is the only filter and does.
  */
-export function dropletFirewall(config: Pick<HostsCommon, "adminCidr" | "publishedPorts">, settings: DigitalOceanSettings): HostFirewallArgs {
+export function dropletFirewall(config: Pick<HostsCommon, "adminCidr" | "publishedPorts"> & Partial<Pick<HostsCommon, "dataPathPort">>, settings: DigitalOceanSettings): HostFirewallArgs {
     return {
         nodes: [settings.vpcCidr],
         admin: [settings.cloudFirewall ? "0.0.0.0/0" : config.adminCidr],
         loadBalancer: [settings.vpcCidr],
         publishedPorts: config.publishedPorts,
+        ...(config.dataPathPort === undefined ? {} : { dataPathPort: config.dataPathPort }),
     };
 }
 
@@ -44,6 +45,7 @@ export function dropletCloudInitArgs(args: DropletUserDataArgs): CloudInitArgs {
         sshAuthorizedKeys: config.ssh.user === "root" ? undefined : [args.sshPublicKey],
         user: config.ssh.user,
         dockerPreinstalled: isDockerImage(settings.image),
+        docker: config.docker,
     };
 }
 

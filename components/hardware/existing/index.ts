@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
+import { swarmNetworkProblems } from "../../swarm/settings";
 import { Role, SwarmHost } from "../../host";
 import { isValidCidr } from "../../net";
 import { LIVE_HOST } from "../../ssh/dialPolicy";
@@ -47,6 +48,8 @@ export interface ExistingHostsArgs {
     loadBalancerCidrs?: string[];
     /** TCP ports services publish. Default none. */
     publishedPorts?: number[];
+    /** The swarm's VXLAN port, opened between the nodes. Default 4789. */
+    dataPathPort?: number;
 }
 
 export function existingHostsProblems(args: ExistingHostsArgs): string[] {
@@ -73,6 +76,7 @@ export function existingHostsProblems(args: ExistingHostsArgs): string[] {
     for (const port of args.publishedPorts ?? []) {
         if (!Number.isInteger(port) || port < 1 || port > 65535 || [22, 2375, 2376, 2377, 7946].includes(port)) problems.push(`publishedPorts: ${port} is not an allowed TCP port`);
     }
+    if (args.dataPathPort !== undefined) problems.push(...swarmNetworkProblems({ dataPathPort: args.dataPathPort }));
     return problems;
 }
 
@@ -81,6 +85,7 @@ export class ExistingHosts extends pulumi.ComponentResource implements Hardware 
     public readonly hosts: SwarmHost[];
     public readonly firewall: HostFirewallArgs;
     public readonly machinesOutlive = true;
+    public readonly dataPathPort?: number;
 
     constructor(name: string, args: ExistingHostsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("swarmkit:hosts:ExistingHosts", name, {}, opts);
@@ -93,7 +98,9 @@ export class ExistingHosts extends pulumi.ComponentResource implements Hardware 
             admin: [args.adminCidr],
             loadBalancer: args.loadBalancerCidrs ?? [],
             publishedPorts: args.publishedPorts ?? [],
+            ...(args.dataPathPort === undefined ? {} : { dataPathPort: args.dataPathPort }),
         };
+        this.dataPathPort = args.dataPathPort;
         this.hosts = ordered.map((h): SwarmHost => {
             const connection = {
                 host: h.sshAddress,

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SwarmHost, machineSpec } from "../../host";
 import { isValidCidr } from "../../net";
 import { KvmSettings } from "../settings";
-import { Hardware, HostsArgs, physicalStem, resolveHostsArgs } from "../types";
+import { Hardware, HostsArgs, engineSpec, physicalStem, resolveHostsArgs } from "../types";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { localVmFirewall, vmName } from "../multipass/localVm";
 import { kvmStatus } from "../multipass/status";
@@ -60,6 +60,8 @@ export function kvmArgsProblems(args: KvmHostsArgs): string[] {
 export class KvmHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
     public readonly firewall: pulumi.Output<HostFirewallArgs>;
+    /** The swarm's VXLAN port, opened by its firewalls. */
+    public readonly dataPathPort?: number;
     /** The VMs' names (`<stem>-<host>`), in the order of the hosts. */
     public readonly vmNames: string[];
 
@@ -81,13 +83,15 @@ export class KvmHosts extends pulumi.ComponentResource implements Hardware {
                 network: settings.network,
                 user: common.ssh.user,
                 revision: common.machineRevision,
+                docker: engineSpec(common.docker),
             }),
             nodesCidr: settings.nodesCidr,
             scripts: (vm) => ({ create: renderKvmCreate({ name: vm, settings }), delete: renderKvmDelete({ name: vm, settings }) }),
             status: (vm) => kvmStatus(vm, settings.uri),
         });
         this.hosts = vms.hosts;
-        this.firewall = vms.nodesCidr.apply((nodes) => localVmFirewall(nodes, common.adminCidr, common.publishedPorts));
+        this.firewall = vms.nodesCidr.apply((nodes) => localVmFirewall(nodes, common.adminCidr, common.publishedPorts, common.dataPathPort));
+        this.dataPathPort = common.dataPathPort;
         this.vmNames = this.hosts.map((h) => vmName(stem, h.name));
         this.registerOutputs({ hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, address: h.privateAddress })) });
     }

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SwarmHost, machineSpec } from "../../host";
 import { isValidCidr } from "../../net";
 import { MultipassSettings } from "../settings";
-import { Hardware, HostsArgs, physicalStem, resolveHostsArgs } from "../types";
+import { Hardware, HostsArgs, engineSpec, physicalStem, resolveHostsArgs } from "../types";
 import { renderMultipassCreate, renderMultipassDelete } from "./script";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { declareVmHosts } from "./vmHosts";
@@ -38,6 +38,8 @@ export function multipassArgsProblems(args: MultipassHostsArgs): string[] {
 export class MultipassHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
     public readonly firewall: pulumi.Output<HostFirewallArgs>;
+    /** The swarm's VXLAN port, opened by its firewalls. */
+    public readonly dataPathPort?: number;
     /** The VMs' names (`<stem>-<host>`), in the order of the hosts. */
     public readonly vmNames: string[];
 
@@ -50,13 +52,14 @@ export class MultipassHosts extends pulumi.ComponentResource implements Hardware
             prefix: name,
             stem,
             common,
-            machineSpec: machineSpec({ image: settings.image, cpus: settings.cpus, memory: settings.memory, disk: settings.disk, user: common.ssh.user, revision: common.machineRevision }),
+            machineSpec: machineSpec({ image: settings.image, cpus: settings.cpus, memory: settings.memory, disk: settings.disk, user: common.ssh.user, revision: common.machineRevision, docker: engineSpec(common.docker) }),
             nodesCidr: settings.nodesCidr,
             scripts: (vm) => ({ create: renderMultipassCreate({ name: vm, settings }), delete: renderMultipassDelete(vm) }),
             status: multipassStatus,
         });
         this.hosts = vms.hosts;
-        this.firewall = vms.nodesCidr.apply((nodes) => localVmFirewall(nodes, common.adminCidr, common.publishedPorts));
+        this.firewall = vms.nodesCidr.apply((nodes) => localVmFirewall(nodes, common.adminCidr, common.publishedPorts, common.dataPathPort));
+        this.dataPathPort = common.dataPathPort;
         this.vmNames = this.hosts.map((h) => vmName(stem, h.name));
         this.registerOutputs({ hosts: this.hosts.map((h) => ({ name: h.name, role: h.role, address: h.privateAddress })) });
     }

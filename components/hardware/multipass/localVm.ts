@@ -30,6 +30,8 @@ export interface LocalVmUserDataArgs {
     publicKey: string;
     /** The VMs' /24; absent: the placeholder the create script replaces. */
     nodesCidr?: string;
+    /** The Docker engine to install (absent: docker.io, the newest). */
+    docker?: { package: string; version?: string };
 }
 
 /**
@@ -46,12 +48,13 @@ export function localVmUserData(args: LocalVmUserDataArgs): string {
         sshAuthorizedKeys: [args.publicKey],
         firewall: { nodes: [nodes], admin: [nodes], loadBalancer: [], publishedPorts: [] },
         hostKey: { privateKey: HOST_KEY_PRIVATE_PLACEHOLDER, publicKey: HOST_KEY_PUBLIC_PLACEHOLDER },
+        docker: args.docker,
     });
 }
 
 /** The host firewall the kit applies to local VMs: the workstation on the VM network is the load balancer. */
-export function localVmFirewall(nodesCidr: string, adminCidr: string, publishedPorts: readonly number[]) {
-    return { nodes: [nodesCidr], admin: [adminCidr], loadBalancer: [nodesCidr], publishedPorts };
+export function localVmFirewall(nodesCidr: string, adminCidr: string, publishedPorts: readonly number[], dataPathPort?: number) {
+    return { nodes: [nodesCidr], admin: [adminCidr], loadBalancer: [nodesCidr], publishedPorts, ...(dataPathPort === undefined ? {} : { dataPathPort }) };
 }
 
 /**

@@ -49,7 +49,7 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
         const scripts = args.scripts(vm);
         const status = args.status(vm);
         const userData = config.sshPublicKey.apply((publicKey) => {
-            const data: LocalVmUserDataArgs = { hostname: hostName, user: config.ssh.user, publicKey, nodesCidr: args.nodesCidr };
+            const data: LocalVmUserDataArgs = { hostname: hostName, user: config.ssh.user, publicKey, nodesCidr: args.nodesCidr, docker: config.docker };
             return localVmUserData(data);
         });
         const machine = new command.local.Command(

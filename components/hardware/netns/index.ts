@@ -97,6 +97,12 @@ export interface LabHostsArgs extends HostsArgs {
     labName?: string;
     /** An absolute directory of `docker save` tarballs every new host loads (lab hosts have no registry). */
     images?: string;
+    /**
+     * Zones to give the hosts, as the label `swarmkit.zone`: managers and workers each spread over them in turn
+     * (worker-1 the first, worker-2 the second, ...), as cloud zones are. Lab hosts all run on this machine: the
+     * zones only let placement preferences be tried. Default none.
+     */
+    zones?: string[];
 }
 
 /** The default lab name of a LabHosts component. */
@@ -114,6 +120,8 @@ export function labArgsProblems(args: LabHostsArgs): string[] {
         problems.push(`labName = ${JSON.stringify(args.labName)}: 1-8 lowercase letters and digits, starting with a letter (interface names are limited to 15 characters)`);
     }
     if ((args.workers ?? 0) > LAB_MAX_WORKERS) problems.push(`workers = ${args.workers}: at most ${LAB_MAX_WORKERS} on lab hosts (.101 to .170 of the /24, .171 to .240 for their replacements)`);
+    for (const zone of args.zones ?? []) if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(zone)) problems.push(`zones: ${JSON.stringify(zone)} is not a zone name (letters, digits, '.', '-', '_')`);
+    if (args.zones !== undefined && (args.zones.length === 0 || new Set(args.zones).size !== args.zones.length)) problems.push("zones: a non-empty list, each zone once");
     if (args.images !== undefined && !args.images.startsWith("/")) problems.push(`images = ${JSON.stringify(args.images)}: an absolute path of a directory of image tarballs`);
     return problems;
 }
@@ -128,6 +136,7 @@ export function labArgsProblems(args: LabHostsArgs): string[] {
 export class LabHosts extends pulumi.ComponentResource implements Hardware {
     public readonly hosts: SwarmHost[];
     public readonly firewall: HostFirewallArgs;
+    public readonly dataPathPort?: number;
     /** The lab's name (prefix of its namespaces and bridge) and range. */
     public readonly labName: string;
     public readonly subnet: string;
@@ -160,7 +169,10 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
             // In the lab the Pulumi host itself stands in for the load balancer.
             loadBalancer: [`${gateway}/32`],
             publishedPorts: common.publishedPorts,
+            ...(common.dataPathPort === undefined ? {} : { dataPathPort: common.dataPathPort }),
         };
+        this.dataPathPort = common.dataPathPort;
+        const zones = args.zones ?? [];
         const bootFirewall = labBootFirewall(lab);
 
         const spec = labMachineSpec(common);
@@ -214,6 +226,7 @@ export class LabHosts extends pulumi.ComponentResource implements Hardware {
                 machineId: identity.apply((i) => i.machineId),
                 machineStatus: status,
                 machineSpec: spec,
+                ...(zones.length > 0 ? { zone: zones[(index - 1) % zones.length] } : {}),
                 connection: {
                     host: reachable,
                     user: common.ssh.user,
