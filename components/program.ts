@@ -63,6 +63,8 @@ export async function swarmkitProgram() {
         workers: config.workers,
         autolock: config.autolock,
         drainManagers: config.drainManagers,
+        // The engine version the live check expects on every node.
+        ...(config.docker.version ? { dockerVersion: config.docker.version } : {}),
         leaderAddress: swarm.leaderAddress,
         dockerHost: swarm.dockerHost,
         nodes: swarm.nodes,

@@ -53,15 +53,20 @@ export async function verifyStack(outputs: OutputMap, log: (line: string) => voi
     const nodes = (outputs.nodes?.value ?? []) as SwarmNode[];
     const autolock = outputs.autolock?.value === true;
     const drainManagers = outputs.drainManagers?.value === true;
+    const dockerVersion = (outputs.dockerVersion?.value as string | undefined) || undefined;
     const privateKey = outputs.sshPrivateKey?.value as string | undefined;
     if (nodes.length === 0 || !privateKey) return ["the stack has no nodes in its outputs: is it up?"];
     const managers: ProbeTarget[] = nodes
         .filter((n) => n.role === "manager")
         .map((n) => ({ name: n.name, host: n.sshAddress, port: 22, user: n.sshUser, privateKey, hostKey: n.hostKey }));
-    const { differences, live } = await verifySwarm(managers, { hosts: nodes.map((n) => ({ name: n.name, role: n.role })), autolock, drainManagers }, VERIFY_SECONDS);
+    const { differences, live } = await verifySwarm(managers, { hosts: nodes.map((n) => ({ name: n.name, role: n.role })), autolock, drainManagers, dockerVersion }, VERIFY_SECONDS);
     if (differences.length === 0) {
         const managerStates = live.nodes.filter((n) => n.managerStatus).map((n) => `${n.hostname} ${n.managerStatus}`);
-        log(`swarmkit: the live swarm matches the config: ${managerStates.join(", ")}; ${nodes.length - managerStates.length} workers; every node Ready; autolock ${autolock ? "on" : "off"}`);
+        const engines = [...new Set(live.nodes.map((n) => n.engineVersion).filter(Boolean))].join(", ");
+        log(
+            `swarmkit: the live swarm matches the config: ${managerStates.join(", ")}; ${nodes.length - managerStates.length} workers; every node Ready; ` +
+                `autolock ${autolock ? "on" : "off"}; Docker ${engines || "version unknown"}`,
+        );
     }
     return differences;
 }

@@ -9,11 +9,14 @@ import { ProbeTarget, probe } from "../ssh/probe";
 import { LocalSwarm, NodeEntry, parseRead } from "./observe";
 import { desiredAvailability } from "./plan";
 import { renderRead } from "./scripts";
+import { engineMatches } from "./settings";
 
 export interface SwarmExpectation {
     hosts: { name: string; role: Role }[];
     autolock: boolean;
     drainManagers: boolean;
+    /** The engine version every node must run (a prefix such as 26.1, or an apt version). */
+    dockerVersion?: string;
 }
 
 export interface LiveSwarm {
@@ -44,6 +47,9 @@ export function compareSwarm(expect: SwarmExpectation, live: LiveSwarm): string[
         if (h.role === "worker" && e.managerStatus !== "") out.push(`${h.name}: is a manager (${e.managerStatus}), want a worker`);
         const want = desiredAvailability(h.role, expect.drainManagers);
         if (e.availability !== want) out.push(`${h.name}: availability ${e.availability}, want ${want}`);
+        if (expect.dockerVersion && e.engineVersion && !engineMatches(e.engineVersion, expect.dockerVersion)) {
+            out.push(`${h.name}: runs Docker ${e.engineVersion}, want ${expect.dockerVersion}`);
+        }
         for (const other of entries.filter((n) => n !== e)) out.push(`${h.name}: a second entry ${other.id} (${other.status})`);
     }
     for (const n of live.nodes.filter((n) => !configured.has(n.hostname))) out.push(`${n.hostname}: in the swarm (${n.id}, ${n.status}) but not in the config`);
