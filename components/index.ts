@@ -9,6 +9,9 @@
  */
 export { SwarmCluster } from "./swarm/cluster";
 export type { SwarmClusterArgs, SwarmNode, SwarmDeployment } from "./swarm/cluster";
+export type { NodeLabels, SwarmNetwork } from "./swarm/settings";
+export { BackupError, backupSwarm, restoreSwarm, recoverSwarm, sealBackup, openBackup, backupHeader, newBackupKey } from "./swarm/backup";
+export type { BackupHeader, BackupPayload, ManagerTarget } from "./swarm/backup";
 export { Rollout } from "./swarm/rollout";
 export type { SwarmPlan } from "./swarm/plan";
 export { machineSpec, hostNames } from "./host";

@@ -19,7 +19,7 @@ export interface ProbeTarget {
 }
 
 export type ProbeResult =
-    | { kind: "ok"; stdout: string }
+    | { kind: "ok"; stdout: string; stderr?: string; code?: number }
     | { kind: "unreachable"; error: string }
     | { kind: "hostKeyMismatch"; expected: string; presented: string };
 
@@ -42,13 +42,19 @@ const COMMAND_TIMEOUT_MS = 15000;
  * written to the command's standard input: a secret goes there, never into the command line. A handshake that
  * times out (a busy machine, not a refused one) is tried once more.
  */
-export async function probe(target: ProbeTarget, command?: string, stdin?: string): Promise<ProbeResult> {
-    const first = await probeOnce(target, command, stdin);
-    if (first.kind === "unreachable" && /timed out|no answer/i.test(first.error)) return probeOnce(target, command, stdin);
+export async function probe(target: ProbeTarget, command?: string, stdin?: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+    const first = await probeOnce(target, command, stdin, options);
+    if (first.kind === "unreachable" && /timed out|no answer/i.test(first.error)) return probeOnce(target, command, stdin, options);
     return first;
 }
 
-function probeOnce(target: ProbeTarget, command?: string, stdin?: string): Promise<ProbeResult> {
+export interface ProbeOptions {
+    /** How long the command may take once connected (default 15 s: a read). Steps such as a backup take longer. */
+    commandTimeoutMs?: number;
+}
+
+function probeOnce(target: ProbeTarget, command: string | undefined, stdin: string | undefined, options: ProbeOptions): Promise<ProbeResult> {
+    const commandTimeoutMs = options.commandTimeoutMs ?? COMMAND_TIMEOUT_MS;
     const pinned = parseAuthorizedKey(target.hostKey);
     return new Promise((resolve) => {
         const client = new Client();
@@ -63,8 +69,8 @@ function probeOnce(target: ProbeTarget, command?: string, stdin?: string): Promi
         };
         let connected = false;
         const timer = setTimeout(
-            () => finish({ kind: "unreachable", error: connected ? `connected, but the read did not finish within ${COMMAND_TIMEOUT_MS / 1000} s` : "no answer" }),
-            CONNECT_TIMEOUT_MS + COMMAND_TIMEOUT_MS,
+            () => finish({ kind: "unreachable", error: connected ? `connected, but the command did not finish within ${commandTimeoutMs / 1000} s` : "no answer" }),
+            CONNECT_TIMEOUT_MS + commandTimeoutMs,
         );
         client.on("ready", () => {
             connected = true;
@@ -72,9 +78,12 @@ function probeOnce(target: ProbeTarget, command?: string, stdin?: string): Promi
             client.exec(command, (err, stream) => {
                 if (err) return finish({ kind: "unreachable", error: err.message });
                 let stdout = "";
+                let stderr = "";
+                let code: number | undefined;
                 stream.on("data", (d: Buffer) => (stdout += d.toString()));
-                stream.stderr.on("data", () => undefined);
-                stream.on("close", () => finish({ kind: "ok", stdout }));
+                stream.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+                stream.on("exit", (c: number | null) => (code = c ?? undefined));
+                stream.on("close", () => finish({ kind: "ok", stdout, stderr, code }));
                 stream.end(stdin ?? "");
             });
         });

@@ -249,7 +249,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
                 autolock: args.autolock,
                 drainManagers: args.drainManagers,
                 network: args.network,
-                previousManagers: rollout.previous?.nodes.filter((n) => n.role === "manager").length,
+                previousManagers: rollout.previous?.nodes.filter((n) => n.role === "manager").map((n) => n.name),
                 recordedNodeIds: Object.fromEntries(args.hosts.map((h) => [h.name, rollout.previousNode(h.name)?.nodeId])),
             },
             args.observation,

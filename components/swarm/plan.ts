@@ -24,8 +24,8 @@ export interface PlanArgs {
     drainManagers: boolean;
     /** The network settings the config wants (fixed at init: a live swarm with others is refused). */
     network?: SwarmNetwork;
-    /** How many managers the last deployment had: the raft group whose majority the swarm needs. */
-    previousManagers?: number;
+    /** The managers of the last deployment: the raft group whose majority the swarm needs. */
+    previousManagers?: string[];
     /** By host name, the node ID the last deployment recorded: a node that joined again since has another. */
     recordedNodeIds?: Record<string, string | undefined>;
 }
@@ -101,20 +101,31 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
         return plan;
     }
 
-    // Quorum lost for good: fewer managers than a majority of the raft group are left with their disks, and the ones
-    // that run find no leader. Joining new managers would wait for a leader forever; only a forced new cluster
-    // (from a survivor's state, or a backup) brings the swarm back.
-    const group = Math.max(args.previousManagers ?? 0, managers.length);
-    const holders = managers.filter(mayHold);
+    // Quorum lost for good: fewer than a majority of the raft group (the last deployment's managers) are left with
+    // their disks. Joining new managers would wait for a leader forever; only a forced new cluster (from a
+    // survivor's state, or a backup) brings the swarm back. Without a record of the group, the survivors' own word
+    // counts: managers that run but find no leader.
+    const previous = args.previousManagers;
+    const group = previous ? previous.length : managers.length;
+    const holders = managers.filter((m) => (previous ? previous.includes(m.name) : true) && mayHold(m));
     const leaderless = holders.some((m) => local(m.name)?.state === "active" && local(m.name)?.controlAvailable) && !observation.nodes;
     const majority = Math.floor(group / 2) + 1;
-    if (leaderless && holders.length < majority) {
-        const gone = managers.filter((m) => !mayHold(m)).map((m) => m.name);
+    // With a node list, the raft group is the managers it lists (after a restore, one), and a leader that still
+    // answers for a moment after losing its peers counts only the managers left with their disks.
+    const listed = observation.nodes?.filter((n) => n.managerStatus !== "");
+    const alive = listed?.filter((n) => ["Leader", "Reachable"].includes(n.managerStatus) && holders.some((h) => h.name === n.hostname));
+    const lost = listed
+        ? listed.length > 0 && (alive?.length ?? 0) < Math.floor(listed.length / 2) + 1
+        : holders.length > 0 && holders.length < majority && (previous !== undefined || leaderless);
+    if (lost && holders.length > 0) {
+        const size = listed ? listed.length : group;
+        const needed = Math.floor(size / 2) + 1;
+        const gone = (listed ? listed.map((n) => n.hostname) : previous ?? managers.map((m) => m.name)).filter((name) => !holders.some((h) => h.name === name));
         const survivor = holders.find((m) => local(m.name)?.state === "active")?.name ?? holders[0].name;
         plan.refusal =
-            `the swarm has lost quorum: raft needs a majority of its ${group} managers (${majority}) to act, and only ` +
-            `${holders.map((m) => m.name).join(", ")} still holds the swarm (${gone.join(", ")}: gone with their disks). ` +
-            `Nothing was changed: new managers could not join a swarm without a leader. Recover first, then run up again ` +
+            `the swarm has lost quorum: raft needs a majority of its ${size} managers (${needed}) to act, and only ` +
+            `${holders.map((m) => m.name).join(", ")} still ${holders.length === 1 ? "holds" : "hold"} the swarm (${gone.join(", ")}: gone with their disks). ` +
+            `No swarm step ran (machines for the lost managers may have been made; they join later): new managers could not join a swarm without a leader. Recover first, then run up again ` +
             `(the other managers join): from a backup, \`npm run restore -- STACK FILE\`; without one, \`npm run recover -- STACK\` ` +
             `makes ${survivor} a new one-manager cluster from its own state (docker swarm init --force-new-cluster: services, ` +
             `secrets, configs and networks are kept).`;

@@ -125,6 +125,25 @@ CFG
 }
 JSON
 
+    # The host's engine service, as /etc/init.d/docker is on a machine without systemd: what the kit's backup and
+    # restore stop and start the engine with (from inside the host, over SSH).
+    cat >"$dir/init.d-docker" <<SERVICE
+#!/bin/sh
+running() { [ -f /run/docker.pid ] && kill -0 "\$(cat /run/docker.pid)" 2>/dev/null; }
+case "\$1" in
+stop)
+    running || exit 0
+    pid=\$(cat /run/docker.pid); kill -TERM "\$pid"; i=0
+    while kill -0 "\$pid" 2>/dev/null; do i=\$((i + 1)); [ "\$i" -lt 600 ] || exit 1; sleep 0.1; done ;;
+start)
+    running && exit 0
+    setsid dockerd --config-file $dir/daemon.json </dev/null >>$dir/dockerd.log 2>&1 & ;;
+status) running ;;
+*) echo "usage: \$0 start|stop|status" >&2; exit 2 ;;
+esac
+SERVICE
+    chmod 755 "$dir/init.d-docker"
+
     # The holder: PID 1 of the host (tini). Killing it ends every process of the host at once.
     rm -f "$dir/ready"
     exec_detached setsid nsenter --net="/run/netns/$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private \
@@ -139,6 +158,7 @@ JSON
             mount --bind "$2/etc-swarmkit" /etc/swarmkit
             # A home of its own, as a new VM has: not this machine'"'"'s /root and its shell start-up files.
             mount --bind "$2/root" /root
+            if [ -e /etc/init.d/docker ]; then mount --bind "$2/init.d-docker" /etc/init.d/docker; fi
             touch "$2/ready"
             exec tini -- sleep infinity' holder "${SWARMKIT_LAB_HOSTNAME:-$host}" "$dir" </dev/null >"$dir/holder.log" 2>&1 &
     local launcher=$! pid="" i
