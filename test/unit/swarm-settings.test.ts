@@ -11,6 +11,8 @@ import { ConfigError, parseConfig } from "../../components/config";
 import { portTable } from "../../components/ports";
 import { firewallRules } from "../../components/firewall/hostFirewall";
 import { compareSwarm } from "../../components/swarm/verify";
+import { renderCloudInit } from "../../components/hardware/cloudInit";
+import { engineSpec } from "../../components/hardware/types";
 import { BACKUP_FORMAT, BackupHeader, backupHeader, newBackupKey, openBackup, sealBackup } from "../../components/swarm/backup";
 
 const MANAGERS = ["manager-1", "manager-2", "manager-3"];
@@ -228,5 +230,16 @@ describe("sealed backups", () => {
         assert.throws(() => openBackup(file, newBackupKey()), /does not open with this key/);
         const forged = Buffer.from(file.toString("latin1").replace('"host":"manager-2"', '"host":"manager-9"'), "latin1");
         assert.throws(() => openBackup(forged, key), /does not open with this key, or it was changed/);
+    });
+});
+
+describe("engine pinning on VM targets", () => {
+    it("cloud-init installs the configured package at the configured version, and the machine spec carries it", () => {
+        const firewall = { nodes: ["10.0.0.0/16"], admin: ["0.0.0.0/0"], loadBalancer: [], publishedPorts: [] };
+        const pinned = renderCloudInit({ hostname: "worker-1", user: "ubuntu", firewall, docker: { package: "docker-ce", version: "5:26.1.5-1~ubuntu.24.04~noble" } });
+        assert.match(pinned, /^packages: \["iptables",\["docker-ce","5:26\.1\.5-1~ubuntu\.24\.04~noble"\]\]$/m);
+        assert.match(renderCloudInit({ hostname: "worker-1", user: "ubuntu", firewall }), /^packages: \["iptables","docker\.io"\]$/m);
+        assert.equal(engineSpec(undefined), undefined, "the default leaves older machine specs as they were");
+        assert.equal(engineSpec({ version: "26.1.*" }), "docker.io=26.1.*");
     });
 });
