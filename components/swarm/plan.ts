@@ -101,26 +101,25 @@ export function planSwarm(args: PlanArgs, observed: SwarmObservation | undefined
         return plan;
     }
 
-    // Quorum lost for good: fewer than a majority of the raft group (the last deployment's managers) are left with
-    // their disks. Joining new managers would wait for a leader forever; only a forced new cluster (from a
-    // survivor's state, or a backup) brings the swarm back. Without a record of the group, the survivors' own word
-    // counts: managers that run but find no leader.
+    // Quorum lost for good: managers of the raft group have lost their disks (their machines are new), and fewer
+    // than a majority of the group are left. Joining new managers would wait for a leader forever; only a forced new
+    // cluster (from a survivor's state, or a backup) brings the swarm back. Managers that are merely cut off keep
+    // their disks and are not counted as lost: the run goes on and names them. The group is the managers the node
+    // list shows (after a restore, one; a leader answers for a moment after losing its peers), else the last
+    // deployment's managers, else, without a record, the configured ones when the survivors find no leader.
     const previous = args.previousManagers;
-    const group = previous ? previous.length : managers.length;
-    const holders = managers.filter((m) => (previous ? previous.includes(m.name) : true) && mayHold(m));
-    const leaderless = holders.some((m) => local(m.name)?.state === "active" && local(m.name)?.controlAvailable) && !observation.nodes;
-    const majority = Math.floor(group / 2) + 1;
-    // With a node list, the raft group is the managers it lists (after a restore, one), and a leader that still
-    // answers for a moment after losing its peers counts only the managers left with their disks.
-    const listed = observation.nodes?.filter((n) => n.managerStatus !== "");
-    const alive = listed?.filter((n) => ["Leader", "Reachable"].includes(n.managerStatus) && holders.some((h) => h.name === n.hostname));
-    const lost = listed
-        ? listed.length > 0 && (alive?.length ?? 0) < Math.floor(listed.length / 2) + 1
-        : holders.length > 0 && holders.length < majority && (previous !== undefined || leaderless);
-    if (lost && holders.length > 0) {
-        const size = listed ? listed.length : group;
-        const needed = Math.floor(size / 2) + 1;
-        const gone = (listed ? listed.map((n) => n.hostname) : previous ?? managers.map((m) => m.name)).filter((name) => !holders.some((h) => h.name === name));
+    const listed = observation.nodes?.filter((n) => n.managerStatus !== "").map((n) => n.hostname);
+    const leaderless = managers.some((m) => local(m.name)?.state === "active" && local(m.name)?.controlAvailable) && !observation.nodes;
+    const group = listed ?? previous ?? (leaderless ? managers.map((m) => m.name) : []);
+    const diskLost = (name: string) => {
+        const m = managers.find((h) => h.name === name);
+        return m !== undefined && !mayHold(m);
+    };
+    const gone = group.filter(diskLost);
+    const holders = managers.filter((m) => group.includes(m.name) && mayHold(m));
+    const needed = Math.floor(group.length / 2) + 1;
+    if (gone.length > 0 && holders.length > 0 && group.length - gone.length < needed) {
+        const size = group.length;
         const survivor = holders.find((m) => local(m.name)?.state === "active")?.name ?? holders[0].name;
         plan.refusal =
             `the swarm has lost quorum: raft needs a majority of its ${size} managers (${needed}) to act, and only ` +

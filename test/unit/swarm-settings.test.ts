@@ -135,6 +135,12 @@ describe("refusals of the plan", () => {
         assert.equal(plan(hosts({ "manager-1": "new", "manager-2": "new" }), observed(restored, ["manager-3"]), MANAGERS).refusal, undefined);
     });
 
+    it("managers that are cut off but keep their disks are not a lost quorum: the run goes on and names them", () => {
+        const cut = [entry("manager-1", "Leader"), entry("manager-2", "Unreachable"), entry("manager-3", "Unreachable"), entry("worker-1", "")];
+        assert.equal(plan(hosts(), observed(cut, MANAGERS), MANAGERS).refusal, undefined);
+        assert.equal(plan(hosts(), observed(undefined, MANAGERS), MANAGERS).refusal, undefined, "no leader answers, but no disk is lost");
+    });
+
     it("refuses a change of the network settings on a live swarm, explaining that swarm fixes them at init", () => {
         const o = observed([entry("manager-1", "Leader"), entry("manager-2", "Reachable"), entry("manager-3", "Reachable")], MANAGERS);
         for (const m of MANAGERS) (o.hosts[m].local as { network?: unknown }).network = { defaultAddrPool: ["10.0.0.0/8"], defaultAddrPoolMaskLength: 24, dataPathPort: 4789 };
