@@ -3,17 +3,14 @@
  * functions, like the bootstrap's (scripts.ts): each one can be unit-tested as text and run alone against a host.
  * Secrets (the unlock key, the restored node key) arrive on stdin only.
  */
-import { stepPrelude } from "../ssh/shell";
-
-/** Seconds a restarted engine or a re-formed cluster is given to answer. */
-export const ENGINE_TIMEOUT = 120;
+import { script as stepScript, waitUntil } from "./scripts";
 
 /**
  * The engine service, whatever runs it: systemd (cloud images; its socket too, or the first docker call would start
- * the engine again), else the SysV script (Debian without systemd, lab hosts).
+ * the engine again), else the SysV script (Debian without systemd, lab hosts). Stopping and starting the engine is
+ * what these scripts add to the bootstrap's prelude (scripts.ts), which they share.
  */
 const ENGINE = [
-    'if [ "$(id -u)" != 0 ]; then docker() { sudo -n docker "$@"; }; fi',
     "engine() {",
     "  if command -v systemctl >/dev/null 2>&1 && systemctl list-unit-files docker.service >/dev/null 2>&1 && [ -d /run/systemd/system ]; then",
     '    if [ "$1" = stop ]; then as_root systemctl stop docker.socket docker.service; else as_root systemctl start docker.service; fi',
@@ -23,19 +20,10 @@ const ENGINE = [
     '    fail "cannot $1 the Docker engine: neither systemd nor /etc/init.d/docker runs it"',
     "  fi",
     "}",
-    "swarm_state() { docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null; }",
-    "wait_for() {",
-    "  i=0",
-    '  until eval "$1"; do',
-    "    i=$((i + 1))",
-    `    [ "$i" -lt ${ENGINE_TIMEOUT * 5} ] || fail "$2 after ${ENGINE_TIMEOUT} s"`,
-    "    sleep 0.2",
-    "  done",
-    "}",
 ];
 
 function script(host: string, step: string, body: string[]): string {
-    return [...stepPrelude({ host, step }), ...ENGINE, ...body, ""].join("\n");
+    return stepScript({ host, step }, [...ENGINE, ...body]);
 }
 
 /**
@@ -66,12 +54,12 @@ export function renderBackup(host: string): string {
         'as_root tar -C "$root" -czf "$work/swarm.tar.gz" swarm || fail "cannot archive $root/swarm"',
         'as_root cat "$root/swarm/certificates/swarm-node.key" >"$work/node.key" || fail "cannot read the node key"',
         "restart",
-        'wait_for "docker info >/dev/null 2>&1" "docker does not answer"',
+        "wait_docker",
         'if [ "$(swarm_state)" = locked ]; then',
         '  [ -n "$unlock_key" ] || fail "the manager came back locked and no unlock key was given"',
         "  printf '%s\\n' \"$unlock_key\" | docker swarm unlock >/dev/null 2>&1 || fail \"docker swarm unlock failed after the backup\"",
         "fi",
-        `wait_for '[ "$(docker node inspect --format "{{.ManagerStatus.Reachability}}" "$self" 2>/dev/null)" = reachable ]' "the manager is not reachable again"`,
+        ...waitUntil(`[ "$(docker node inspect --format '{{.ManagerStatus.Reachability}}' "$self" 2>/dev/null)" = reachable ]`, "the manager is not reachable again"),
         "printf 'ADDR %s\\n' \"$(docker info --format '{{.Swarm.NodeAddr}}')\"",
         "printf 'KEY %s\\n' \"$(base64 -w0 \"$work/node.key\")\"",
         "printf 'ARCHIVE %s\\n' \"$(base64 -w0 \"$work/swarm.tar.gz\")\"",
@@ -87,7 +75,7 @@ export function restoreInput(args: { advertiseAddress: string; autolock: boolean
 /** Prints the node key of this manager (encrypted with the unlock key under autolock) as base64, for a recovery. */
 export function renderReadNodeKey(host: string): string {
     return script(host, "recover", [
-        `root=$(docker info --format '{{.DockerRootDir}}' 2>/dev/null) || root=/var/lib/docker`,
+        "root=$(docker info --format '{{.DockerRootDir}}')",
         'as_root test -f "$root/swarm/certificates/swarm-node.key" || fail "no swarm state on this machine ($root/swarm)"',
         `printf 'KEY %s\\n' "$(as_root base64 -w0 "$root/swarm/certificates/swarm-node.key")"`,
     ]);
@@ -106,7 +94,7 @@ const FORCE_NEW_CLUSTER = [
     '[ "$autolock" = autolock ] && flags="--autolock"',
     // The unlock key init prints goes nowhere: with --autolock it is the swarm's existing one.
     'out=$(docker swarm init --force-new-cluster $flags --advertise-addr "$advertise" --listen-addr "$advertise:2377" 2>&1 >/dev/null) || fail "docker swarm init --force-new-cluster failed: $out"',
-    `wait_for 'docker node ls -q >/dev/null 2>&1' "the re-formed swarm has no leader"`,
+    ...waitUntil("docker node ls -q >/dev/null 2>&1", "the re-formed swarm has no leader"),
     "docker info --format '{{.Swarm.NodeID}}'",
 ];
 
@@ -126,7 +114,6 @@ export function renderRestore(host: string, step: "restore" | "recover" = "resto
         "IFS= read -r node_key || true",
         "IFS= read -r archive || true",
         '[ -n "$advertise" ] && [ -n "$node_key" ] && [ -n "$archive" ] || fail "incomplete input on stdin"',
-        'wait_for "docker info >/dev/null 2>&1" "docker does not answer"',
         ...NO_LEADER,
         "root=$(docker info --format '{{.DockerRootDir}}')",
         "engine stop",
@@ -139,7 +126,7 @@ export function renderRestore(host: string, step: "restore" | "recover" = "resto
         `printf '%s' "$node_key" | base64 -d | as_root tee "$root/swarm/certificates/swarm-node.key" >/dev/null || { engine start; fail "cannot write the node key"; }`,
         'as_root chmod 600 "$root/swarm/certificates/swarm-node.key"',
         "engine start",
-        'wait_for "docker info >/dev/null 2>&1" "docker does not answer after the restore"',
+        "wait_docker",
         `state=$(swarm_state); case "$state" in active|pending) ;; *) fail "the restored state does not start as a manager (swarm state $state)" ;; esac`,
         ...FORCE_NEW_CLUSTER,
     ]);

@@ -44,7 +44,8 @@ function prelude(ctx: StepContext): string {
     ].join("\n");
 }
 
-function script(ctx: StepContext, body: string[]): string {
+/** A step script: the prelude (strict mode, `fail`/`log`, docker as root, `wait_docker` done, `swarm_state`, `retry`), then `body`. */
+export function script(ctx: StepContext, body: string[]): string {
     return `${prelude(ctx)}\n${body.join("\n")}\n`;
 }
 
@@ -309,7 +310,7 @@ function labelSync(node: MemberNode): string[] {
 }
 
 /** Polls `test` until it holds, failing with `failure` after NODE_READY_TIMEOUT s; lines indented by `indent`. */
-function waitUntil(test: string, failure: string, indent = ""): string[] {
+export function waitUntil(test: string, failure: string, indent = ""): string[] {
     return [
         "i=0",
         `until ${test}; do`,
