@@ -5,6 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { cidrWithin, isValidCidr } from "./net";
+import { KVM_VIRT_TYPES } from "./hardware/settings";
+import { kvmBootProblems } from "./hardware/kvm/boot";
 import { NodeLabels, SwarmNetwork, dockerVersionProblems, nodeLabelsProblems, swarmNetworkProblems } from "./swarm/settings";
 import { hostNames } from "./host";
 
@@ -303,7 +305,7 @@ export function parseConfig(raw: RawConfig): SwarmkitConfig {
     if (provider === "aws") config.aws = parseAws(r);
     if (provider === "digitalocean") config.digitalocean = parseDigitalOcean(r);
     if (provider === "multipass") config.multipass = parseMultipass(r);
-    if (provider === "kvm") config.kvm = parseKvm(r);
+    if (provider === "kvm") config.kvm = parseKvm(r, docker);
     if (machines) config.hosts = { machines, nodesCidrs: cidrList(r, key("nodesCidrs")), loadBalancerCidrs: cidrList(r, key("loadBalancerCidrs")) };
 
     const names = machines ? machines.map((m) => m.name) : hostNames(managers, workers).map((h) => h.name);
@@ -521,8 +523,8 @@ function parseMultipass(r: Reader): MultipassSettings {
     return { image: r.string(key("image")) ?? "24.04", cpus: r.integer(key("cpus"), 2, 1, 64), memory, disk, nodesCidr };
 }
 
-function parseKvm(r: Reader): KvmSettings {
-    return {
+function parseKvm(r: Reader, docker: { package?: string; version?: string }): KvmSettings {
+    const s: KvmSettings = {
         image: r.required(key("image"), "the path of an Ubuntu cloud image (qcow2) on the libvirt host") ?? "",
         network: r.string(key("network")) ?? "default",
         vcpus: r.integer(key("cpus"), 2, 1, 64),
@@ -532,7 +534,14 @@ function parseKvm(r: Reader): KvmSettings {
         nodesCidr: r.string(key("nodesCidr")) === undefined ? undefined : r.cidr(key("nodesCidr"), undefined, ""),
         uri: r.string(key("libvirtUri")) ?? "qemu:///system",
         diskDir: r.string(key("diskDir")) ?? "/var/lib/libvirt/images",
+        virtType: r.oneOf(key("virtType"), KVM_VIRT_TYPES, "kvm"),
+        kernel: r.string(key("kernel")),
+        initrd: r.string(key("initrd")),
+        kernelArgs: r.string(key("kernelArgs")),
+        imageHasDocker: r.boolean(key("imageHasDocker"), false),
     };
+    r.problems.push(...kvmBootProblems(s, docker, key));
+    return s;
 }
 
 /** Reads the current stack's config. The only place of the kit that touches pulumi.Config. */

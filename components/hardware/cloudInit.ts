@@ -25,6 +25,11 @@ export interface CloudInitArgs {
     /** The Docker engine package to install and its apt version (absent: docker.io, the newest). */
     docker?: { package: string; version?: string };
     /**
+     * The image has Docker and iptables (e.g. one `npm run vm-image` built): no package update and nothing to install,
+     * so the machine needs no package mirror.
+     */
+    packagesPreinstalled?: boolean;
+    /**
      * The machine's only SSH host key, made by the kit, so the kit knows it before the machine answers and pins it.
      * Other key types are not generated: a client must never be offered a key it has not pinned.
      */
@@ -70,9 +75,10 @@ export function renderCloudInit(args: CloudInitArgs): string {
         "#cloud-config",
         `hostname: ${JSON.stringify(args.hostname)}`,
         "preserve_hostname: false",
-        "package_update: true",
-        `packages: ${JSON.stringify(["iptables", ...(args.dockerPreinstalled ? [] : [dockerPackage(args.docker)])])}`,
     ];
+    if (!args.packagesPreinstalled) {
+        lines.push("package_update: true", `packages: ${JSON.stringify(["iptables", ...(args.dockerPreinstalled ? [] : [dockerPackage(args.docker)])])}`);
+    }
     if (args.hostKey) {
         lines.push(
             "ssh_deletekeys: true",

@@ -68,7 +68,25 @@ export interface KvmSettings {
     uri: string;
     /** Where each VM's overlay disk (backed by the image) is created. */
     diskDir: string;
+    /**
+     * libvirt's domain type: "kvm" (hardware virtualisation), "qemu" (software emulation, TCG: several times slower,
+     * for machines without VT-x/AMD-V, such as many cloud VMs), or "auto" (kvm when libvirt can start it, else qemu
+     * with a warning).
+     */
+    virtType: KvmVirtType;
+    /**
+     * Direct kernel boot, for an image without a boot loader (such as `npm run vm-image` builds): the kernel, its
+     * initrd and its command line, as paths on the libvirt host. Absent: the image boots by itself.
+     */
+    kernel?: string;
+    initrd?: string;
+    kernelArgs?: string;
+    /** The image already has Docker and iptables: cloud-init installs nothing and needs no package mirror. */
+    imageHasDocker: boolean;
 }
+
+export const KVM_VIRT_TYPES = ["kvm", "qemu", "auto"] as const;
+export type KvmVirtType = (typeof KVM_VIRT_TYPES)[number];
 
 export interface LabSettings {
     /** Prefix of every namespace, bridge and state directory of this lab; several labs can live side by side. */

@@ -6,7 +6,7 @@ import { kvmArgs } from "../../components/stackHardware";
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -35,7 +35,7 @@ function configOf(values: Record<string, string> = {}): SwarmkitConfig {
 
 let vmCount = 0;
 addOutputFaker((args) => {
-    if (args.type !== "command:local:Command" || !args.name.startsWith("kvm-")) return undefined;
+    if (args.type !== "command:local:Command" || !/^kvm(img)?-/.test(args.name)) return undefined;
     vmCount++;
     return {
         stdout: JSON.stringify({ address: `192.168.122.${10 + vmCount}`, id: `uuid-${args.name}`, hostKey: `ssh-ed25519 AAAAhost${vmCount}`, nodesCidr: "192.168.122.0/24" }) + "\n",
@@ -54,9 +54,52 @@ describe("config", () => {
         const kvm = configOf({ "swarmkit:nodesCidr": "" }).kvm!;
         assert.deepEqual(
             { ...kvm, image: undefined },
-            { image: undefined, network: "default", vcpus: 2, memoryMiB: 2048, diskGiB: 10, osVariant: "ubuntu22.04", nodesCidr: undefined, uri: "qemu:///system", diskDir: "/var/lib/libvirt/images" },
+            {
+                image: undefined,
+                network: "default",
+                vcpus: 2,
+                memoryMiB: 2048,
+                diskGiB: 10,
+                osVariant: "ubuntu22.04",
+                nodesCidr: undefined,
+                uri: "qemu:///system",
+                diskDir: "/var/lib/libvirt/images",
+                virtType: "kvm",
+                kernel: undefined,
+                initrd: undefined,
+                kernelArgs: undefined,
+                imageHasDocker: false,
+            },
         );
         assert.throws(() => configOf({ "swarmkit:nodesCidr": "192.168.122.1/24" }), /swarmkit:nodesCidr/);
+    });
+
+    it("takes the virtualisation type, direct kernel boot and an image with Docker, and refuses what cannot work", () => {
+        const kvm = configOf({ "swarmkit:virtType": "qemu", "swarmkit:kernel": "/img/vmlinuz", "swarmkit:initrd": "/img/initrd.img", "swarmkit:kernelArgs": "root=LABEL=vmroot rw", "swarmkit:imageHasDocker": "true" }).kvm!;
+        assert.deepEqual([kvm.virtType, kvm.kernel, kvm.initrd, kvm.kernelArgs, kvm.imageHasDocker], ["qemu", "/img/vmlinuz", "/img/initrd.img", "root=LABEL=vmroot rw", true]);
+        assert.throws(() => configOf({ "swarmkit:virtType": "xen" }), /swarmkit:virtType = "xen" is not allowed: one of kvm, qemu, auto/);
+        assert.throws(() => configOf({ "swarmkit:initrd": "/img/initrd.img" }), /swarmkit:initrd is set without swarmkit:kernel/);
+        assert.throws(() => configOf({ "swarmkit:kernel": "vmlinuz" }), /swarmkit:kernel = "vmlinuz" is not allowed: an absolute path/);
+        assert.throws(() => configOf({ "swarmkit:imageHasDocker": "true", "swarmkit:dockerVersion": "26.1.*" }), /swarmkit:imageHasDocker = true: the image's own Docker is used/);
+    });
+});
+
+describe("KvmHosts on an image with Docker, booted by its kernel", () => {
+    it("renders cloud-init that installs nothing, and puts the boot settings into the machine spec", async () => {
+        const before = resources.length;
+        const config = configOf({ "swarmkit:managers": "1", "swarmkit:workers": "0", "swarmkit:kernel": "/img/vmlinuz", "swarmkit:virtType": "auto", "swarmkit:imageHasDocker": "true" });
+        const hw = new KvmHosts("kvmimg", kvmArgs(config, { publicKey: PUBLIC_KEY, privateKey: config.ssh.privateKey as pulumi.Output<string> }), { transformations: [recordDependencies] });
+        await unwrap(hw.hosts[0].machineId);
+        await settle();
+        const vm = resources.slice(before).find((r) => r.type === "command:local:Command" && r.name === "kvmimg-manager-1")!;
+        const userData: string = reveal(vm.inputs.environment)[CLOUD_INIT_ENV];
+        assert.ok(userData.startsWith("#cloud-config\n"));
+        assert.doesNotMatch(userData, /package_update|packages:/, "nothing to fetch from a package mirror");
+        assert.match(userData, /systemctl", "enable", "--now", "docker"/, "the image's Docker is still enabled");
+        const spec = JSON.parse(childOptions.get("kvmimg-manager-1")!.replacementTrigger as string);
+        assert.equal(spec.kernel, "/img/vmlinuz");
+        assert.equal(spec.virtType, "auto");
+        assert.equal(spec.imageHasDocker, true);
     });
 });
 
@@ -89,7 +132,7 @@ describe("KvmHosts with 3 managers and 2 workers", () => {
         assert.match(c.inputs.create, /^ {4}disk='\/var\/lib\/libvirt\/images\/unit-manager-2\.qcow2'$/m);
         assert.match(
             c.inputs.create,
-            /virt-install --import --name "\$name" --memory '2048' --vcpus '2' --disk "path=\$disk,format=qcow2" --cloud-init "user-data=\$user_data" --network "network=\$network" --os-variant 'ubuntu22\.04' --noautoconsole/,
+            /virt-install --import --virt-type "\$1" --name "\$name" --memory '2048' --vcpus '2' --disk "path=\$disk,format=qcow2" --cloud-init "user-data=\$user_data" --network "network=\$network" --os-variant 'ubuntu22\.04' --noautoconsole/,
         );
         assert.match(c.inputs.create, /if virsh dominfo "\$name" >\/dev\/null 2>&1; then/);
         assert.match(c.inputs.delete, /virsh destroy "\$name" >\/dev\/null 2>&1 \|\| true\n\s+virsh undefine --remove-all-storage "\$name"/);
@@ -98,6 +141,11 @@ describe("KvmHosts with 3 managers and 2 workers", () => {
         assert.ok(userData.includes(JSON.stringify(PUBLIC_KEY)));
         assert.ok(userData.includes("-A SWARMKIT-INPUT -s 192.168.122.0/24 -j SWARMKIT-NODES"), "boot-time firewall: nodes are the VM network");
         assert.ok(userData.includes(`ed25519_public: "${HOST_KEY_PUBLIC_PLACEHOLDER}"`), "the create script puts in the VM's own host key");
+    });
+
+    it("keeps the machine spec of a VM made before virtType, direct kernel boot and imageHasDocker existed", () => {
+        const spec = JSON.parse(childOptions.get("kvm-worker-1")!.replacementTrigger as string);
+        assert.deepEqual(Object.keys(spec).sort(), ["diskGiB", "image", "memoryMiB", "network", "osVariant", "revision", "user", "vcpus"]);
     });
 
     it("applies adminCidr and the published ports with the kit's firewall step, the VM network standing in for the load balancer", async () => {
@@ -133,6 +181,7 @@ domifaddr)
   echo "-------------------------------------------------------"
   [ "$n" -ge "\${FAKE_ADDRESS_AFTER:-1}" ] && echo " vnet0      52:54:00:12:34:56    ipv4         \${FAKE_IP:-192.168.122.45}/24"
   exit 0 ;;
+domcapabilities) [ -z "\${FAKE_NO_KVM_DOMAINS:-}" ] || { echo "error: invalid argument: KVM is not supported on this host" >&2; exit 1; }; echo "<domainCapabilities/>" ;;
 domuuid) echo "6f1e0c9a-1111-2222-3333-444455556666" ;;
 domstate) echo "\${FAKE_DOMSTATE:-running}" ;;
 start) : ;;
@@ -144,6 +193,7 @@ esac
 const FAKE_VIRT_INSTALL = `#!/bin/sh
 echo "virt-install $*" >> "$FAKE_LOG"
 if [ -n "\${FAKE_INSTALL_ERROR:-}" ]; then echo "$FAKE_INSTALL_ERROR" >&2; exit 1; fi
+case " $* " in *" --virt-type kvm "*) if [ -n "\${FAKE_KVM_BROKEN:-}" ]; then touch "$FAKE_DIR/defined"; echo "ERROR    internal error: process exited while connecting to monitor: failed to initialize kvm: Permission denied" >&2; exit 1; fi ;; esac
 for a; do case "$a" in user-data=*) cp "\${a#user-data=}" "$FAKE_DIR/user-data" ;; esac; done
 touch "$FAKE_DIR/defined" "$FAKE_DIR/running"
 `;
@@ -162,8 +212,15 @@ let noVirsh: string;
 before(() => {
     bin = mkdtempSync(join(tmpdir(), "swarmkit-fake-kvm-"));
     noVirsh = mkdtempSync(join(tmpdir(), "swarmkit-fake-kvm-novirsh-"));
+    // No virsh at all, even where libvirt is installed: every other tool of the machine, virsh left out.
+    for (const dir of ["/usr/bin", "/bin"]) {
+        for (const tool of readdirSync(dir)) {
+            if (tool !== "virsh" && !existsSync(join(noVirsh, tool))) symlinkSync(join(dir, tool), join(noVirsh, tool));
+        }
+    }
     for (const [name, text] of [["virsh", FAKE_VIRSH], ["virt-install", FAKE_VIRT_INSTALL], ["qemu-img", FAKE_QEMU_IMG], ["ssh-keyscan", FAKE_KEYSCAN]]) {
         for (const dir of name === "virsh" ? [bin] : [bin, noVirsh]) {
+            rmSync(join(dir, name), { force: true });
             writeFileSync(join(dir, name), text);
             chmodSync(join(dir, name), 0o755);
         }
@@ -180,13 +237,20 @@ function run(script: string, opts: { defined?: boolean; env?: Record<string, str
     if (opts.defined) writeFileSync(join(dir, "defined"), "");
     const result = spawnSync("/bin/sh", ["-c", script], {
         encoding: "utf8",
-        env: { PATH: `${opts.path ?? bin}:/usr/bin:/bin`, TMPDIR: dir, FAKE_LOG: log, FAKE_DIR: dir, [CLOUD_INIT_ENV]: USER_DATA, ...opts.env },
+        env: { PATH: opts.path ?? `${bin}:/usr/bin:/bin`, TMPDIR: dir, FAKE_LOG: log, FAKE_DIR: dir, [CLOUD_INIT_ENV]: USER_DATA, ...opts.env },
     });
     return { ...result, calls: readFileSync(log, "utf8").split("\n").filter(Boolean), dir };
 }
 
 function settings(dir: string, extra: Partial<KvmSettings> = {}): KvmSettings {
-    return { image: join(dir, "image.qcow2"), network: "default", vcpus: 2, memoryMiB: 2048, diskGiB: 10, osVariant: "ubuntu24.04", uri: "qemu:///system", diskDir: "/pool", ...extra };
+    return { image: join(dir, "image.qcow2"), network: "default", vcpus: 2, memoryMiB: 2048, diskGiB: 10, osVariant: "ubuntu24.04", uri: "qemu:///system", diskDir: "/pool", virtType: "kvm", imageHasDocker: false, ...extra };
+}
+
+/** A /proc/cpuinfo stand-in, with or without the vmx flag. */
+function cpuinfo(vt: boolean): string {
+    const path = join(mkdtempSync(join(tmpdir(), "swarmkit-cpuinfo-")), "cpuinfo");
+    writeFileSync(path, `processor\t: 0\nflags\t\t: fpu sse2 ${vt ? "vmx " : ""}avx2\n`);
+    return path;
 }
 
 /** The scripts name the image by path: render them for the run's own temp dir. */
@@ -212,7 +276,7 @@ describe("the kvm create script", () => {
         const install = r.calls.find((c) => c.startsWith("virt-install"))!;
         assert.match(
             install,
-            /^virt-install --import --name lab-manager-1 --memory 2048 --vcpus 2 --disk path=\/pool\/lab-manager-1\.qcow2,format=qcow2 --cloud-init user-data=\S+ --network network=default --os-variant ubuntu24\.04 --noautoconsole$/,
+            /^virt-install --import --virt-type kvm --name lab-manager-1 --memory 2048 --vcpus 2 --disk path=\/pool\/lab-manager-1\.qcow2,format=qcow2 --cloud-init user-data=\S+ --network network=default --os-variant ubuntu24\.04 --noautoconsole$/,
         );
         assert.equal(r.calls.filter((c) => c.startsWith("virsh domifaddr")).length, 2, "polled until an IPv4 appeared");
         assert.match(readFileSync(join(r.dir, "user-data"), "utf8"), /\["iptables", "-s", "192\.168\.122\.0\/24"\]/);
@@ -254,7 +318,60 @@ describe("the kvm create script", () => {
         const { r } = runCreate({ nodesCidr: "192.168.122.0/24" }, { env: { FAKE_INSTALL_ERROR: "ERROR    Host does not support any virtualization options for arch 'x86_64'" } });
         assert.equal(r.status, 1);
         assert.match(r.stderr, /Host does not support any virtualization/);
-        assert.match(r.stderr, /libvirt cannot start KVM guests: enable VT-x\/AMD-V/);
+        assert.match(r.stderr, /libvirt cannot start KVM guests: enable VT-x\/AMD-V.*set virtType to qemu/);
+        assert.equal(r.calls.filter((c) => c.startsWith("virt-install")).length, 1, "virtType kvm never falls back");
+    });
+
+    it("runs a software-emulated guest with virtType qemu, its translation cache kept small", () => {
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24", virtType: "qemu" });
+        assert.equal(r.status, 0, r.stderr);
+        const install = r.calls.find((c) => c.startsWith("virt-install"))!;
+        assert.match(install, /--virt-type qemu /);
+        assert.match(install, / --xml \.\/features\/tcg\/tb-cache=256 --xml \.\/features\/tcg\/tb-cache\/@unit=MiB$/);
+        assert.doesNotMatch(r.stderr, /warning/);
+    });
+
+    it("with virtType auto, falls back to qemu with a warning when libvirt offers no KVM", () => {
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24", virtType: "auto" }, { env: { FAKE_NO_KVM_DOMAINS: "1", SWARMKIT_CPUINFO: cpuinfo(true) } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls.filter((c) => c.startsWith("virt-install")).map((c) => /--virt-type (\S+)/.exec(c)![1]), ["qemu"]);
+        assert.match(r.stderr, /swarmkit kvm lab-manager-1: warning: libvirt offers no KVM domains here: falling back to software emulation/);
+    });
+
+    it("with virtType auto, retries as qemu with a warning when libvirt offers KVM but cannot start it", () => {
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24", virtType: "auto" }, { env: { FAKE_KVM_BROKEN: "1", SWARMKIT_CPUINFO: cpuinfo(true) } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.calls.filter((c) => c.startsWith("virt-install")).map((c) => /--virt-type (\S+)/.exec(c)![1]), ["kvm", "qemu"]);
+        assert.ok(r.calls.includes("virsh undefine lab-manager-1"), "the domain the failed launch left is undefined first");
+        assert.match(r.stderr, /warning: libvirt could not start a KVM guest \(above\): falling back to software emulation/);
+        assert.ok(JSON.parse(r.stdout).address);
+    });
+
+    it("with virtType auto on a CPU without VT-x/AMD-V, goes straight to qemu; kvm only warns; a remote libvirt is not judged by this CPU", () => {
+        const auto = runCreate({ nodesCidr: "192.168.122.0/24", virtType: "auto" }, { env: { SWARMKIT_CPUINFO: cpuinfo(false) } }).r;
+        assert.equal(auto.status, 0, auto.stderr);
+        assert.deepEqual(auto.calls.filter((c) => c.startsWith("virt-install")).map((c) => /--virt-type (\S+)/.exec(c)![1]), ["qemu"]);
+        assert.match(auto.stderr, /warning: this machine's CPU has no VT-x\/AMD-V .*: falling back to software emulation/);
+        const kvm = runCreate({ nodesCidr: "192.168.122.0/24", virtType: "kvm" }, { env: { SWARMKIT_CPUINFO: cpuinfo(false) } }).r;
+        assert.equal(kvm.status, 0, kvm.stderr);
+        assert.match(kvm.calls.find((c) => c.startsWith("virt-install"))!, /--virt-type kvm /);
+        assert.match(kvm.stderr, /warning: this machine's CPU has no VT-x\/AMD-V .*a KVM guest may fail or hang/);
+        const remote = runCreate({ nodesCidr: "192.168.122.0/24", virtType: "auto", uri: "qemu+ssh://vmhost/system" }, { env: { SWARMKIT_CPUINFO: cpuinfo(false) } }).r;
+        assert.match(remote.calls.find((c) => c.startsWith("virt-install"))!, /--virt-type kvm /);
+    });
+
+    it("boots the kernel, initrd and command line it is given, after checking they can be read", () => {
+        const dir = mkdtempSync(join(tmpdir(), "swarmkit-kvm-boot-"));
+        for (const f of ["vmlinuz", "initrd.img"]) writeFileSync(join(dir, f), "");
+        const boot = { kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img"), kernelArgs: "root=LABEL=vmroot rw console=ttyS0" };
+        const { r } = runCreate({ nodesCidr: "192.168.122.0/24", ...boot });
+        assert.equal(r.status, 0, r.stderr);
+        const install = r.calls.find((c) => c.startsWith("virt-install"))!;
+        assert.ok(install.includes(` --boot kernel=${boot.kernel},initrd=${boot.initrd},kernel_args="root=LABEL=vmroot rw console=ttyS0" `), install);
+        const missing = runCreate({ nodesCidr: "192.168.122.0/24", ...boot, initrd: "/nonexistent/initrd.img" }).r;
+        assert.equal(missing.status, 1);
+        assert.match(missing.stderr, /the initrd \/nonexistent\/initrd\.img cannot be read/);
+        assert.deepEqual(missing.calls.filter((c) => /^(qemu-img|virt-install)/.test(c)), [], "nothing is made before the check");
     });
 
     it("fails clearly on a missing image", () => {

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SwarmHost, machineSpec } from "../../host";
 import { isValidCidr } from "../../net";
-import { KvmSettings } from "../settings";
+import { KVM_VIRT_TYPES, KvmSettings, KvmVirtType } from "../settings";
+import { kvmBootProblems } from "./boot";
 import { Hardware, HostsArgs, engineSpec, physicalStem, resolveHostsArgs } from "../types";
 import { HostFirewallArgs } from "../../firewall/hostFirewall";
 import { localVmFirewall, vmName } from "../multipass/localVm";
@@ -30,6 +31,14 @@ export interface KvmHostsArgs extends HostsArgs {
     diskDir?: string;
     /** VM names are `<stem>-<host>`. Default `<stack>-<component name>`. */
     nameStem?: string;
+    /** "kvm" (default), "qemu" (software emulation, where there is no VT-x/AMD-V), or "auto" (qemu with a warning when KVM cannot run). */
+    virtType?: KvmVirtType;
+    /** Direct kernel boot (an image without a boot loader, such as `npm run vm-image` builds): paths on the libvirt host. */
+    kernel?: string;
+    initrd?: string;
+    kernelArgs?: string;
+    /** The image already has Docker and iptables: cloud-init installs nothing and needs no package mirror. Default false. */
+    imageHasDocker?: boolean;
 }
 
 export function kvmSettings(args: KvmHostsArgs): KvmSettings {
@@ -43,6 +52,11 @@ export function kvmSettings(args: KvmHostsArgs): KvmSettings {
         nodesCidr: args.nodesCidr,
         uri: args.uri ?? "qemu:///system",
         diskDir: args.diskDir ?? "/var/lib/libvirt/images",
+        virtType: args.virtType ?? "kvm",
+        kernel: args.kernel,
+        initrd: args.initrd,
+        kernelArgs: args.kernelArgs,
+        imageHasDocker: args.imageHasDocker ?? false,
     };
 }
 
@@ -53,6 +67,8 @@ export function kvmArgsProblems(args: KvmHostsArgs): string[] {
     if (args.diskGiB !== undefined && (!Number.isInteger(args.diskGiB) || args.diskGiB < 4)) problems.push(`diskGiB = ${args.diskGiB}: 4 or more`);
     if (args.vcpus !== undefined && (!Number.isInteger(args.vcpus) || args.vcpus < 1)) problems.push(`vcpus = ${args.vcpus}: 1 or more`);
     if (args.nodesCidr !== undefined && !isValidCidr(args.nodesCidr)) problems.push(`nodesCidr = ${JSON.stringify(args.nodesCidr)}: an IPv4 CIDR`);
+    if (args.virtType !== undefined && !(KVM_VIRT_TYPES as readonly string[]).includes(args.virtType)) problems.push(`virtType = ${JSON.stringify(args.virtType)}: one of ${KVM_VIRT_TYPES.join(", ")}`);
+    problems.push(...kvmBootProblems(args, args.docker ?? {}));
     return problems;
 }
 
@@ -84,7 +100,14 @@ export class KvmHosts extends pulumi.ComponentResource implements Hardware {
                 user: common.ssh.user,
                 revision: common.machineRevision,
                 docker: engineSpec(common.docker),
+                // Only when set, so that the specs of VMs made before these settings existed stay as they were.
+                ...(settings.virtType === "kvm" ? {} : { virtType: settings.virtType }),
+                kernel: settings.kernel,
+                initrd: settings.initrd,
+                kernelArgs: settings.kernelArgs,
+                ...(settings.imageHasDocker ? { imageHasDocker: true } : {}),
             }),
+            imageHasDocker: settings.imageHasDocker,
             nodesCidr: settings.nodesCidr,
             scripts: (vm) => ({ create: renderKvmCreate({ name: vm, settings }), delete: renderKvmDelete({ name: vm, settings }) }),
             status: (vm) => kvmStatus(vm, settings.uri),

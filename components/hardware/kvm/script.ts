@@ -1,6 +1,7 @@
 /** The create and delete scripts of one KVM/libvirt VM: pure renders, run by a local command under /bin/sh. */
 import { KvmSettings } from "../settings";
 import { PRINT_VM, SHELL_HELPERS, shq } from "../multipass/localVm";
+import { directBootOption } from "./boot";
 
 export const LIBVIRT_HINT =
     "install libvirt and its tools (Debian/Ubuntu: sudo apt-get install qemu-kvm libvirt-daemon-system virtinst qemu-utils; " +
@@ -8,7 +9,11 @@ export const LIBVIRT_HINT =
 
 export const KVM_HINT =
     "libvirt cannot start KVM guests: enable VT-x/AMD-V (\"virtualization\") in the BIOS/UEFI settings, load the " +
-    "module (sudo modprobe kvm_intel or kvm_amd) and check that /dev/kvm exists";
+    "module (sudo modprobe kvm_intel or kvm_amd) and check that /dev/kvm exists; where there is no hardware " +
+    "virtualisation (many cloud VMs), set virtType to qemu (software emulation) or auto";
+
+/** The TCG translation cache of a software-emulated guest: QEMU's default of 1 GiB doubles each guest's memory. */
+export const TCG_TB_CACHE_MIB = 256;
 
 export interface KvmVm {
     name: string;
@@ -58,14 +63,32 @@ export function renderKvmCreate(vm: KvmVm): string {
         "    known_host_key",
         "else",
         `    image=${shq(s.image)}`,
-        '    [ -r "$image" ] || die "the image $image cannot be read: set the image (image, or swarmkit:image in stack config) to the path of an Ubuntu cloud image (qcow2)"',
+        '    [ -r "$image" ] || die "the image $image cannot be read: set the image (image, or swarmkit:image in stack config) to the path of a cloud image (qcow2), or of the disk npm run vm-image builds"',
+        ...bootChecks(s),
         `    disk=${shq(overlayPath(vm))}`,
         `    qemu-img create -f qcow2 -F qcow2 -b "$image" "$disk" ${shq(`${s.diskGiB}G`)} 3>&- || die "qemu-img could not create $disk"`,
         '    user_data=$(mktemp "${TMPDIR:-/tmp}/swarmkit-cloud-init-XXXXXX")',
         "    trap 'rm -f \"$user_data\" \"$user_data.log\"' EXIT",
         '    write_user_data "$user_data"',
-        '    on_launch_failure() { rm -f "$disk"; }',
-        `    launch_vm virt-install ${shq(KVM_HINT)} virt-install --import --name "$name" --memory ${shq(s.memoryMiB)} --vcpus ${shq(s.vcpus)} --disk "path=$disk,format=qcow2" --cloud-init "user-data=$user_data" --network "network=$network" --os-variant ${shq(s.osVariant)} --noautoconsole`,
+        "    install_vm() { # VIRT_TYPE",
+        `        tcg=""; [ "$1" = qemu ] && tcg="--xml ./features/tcg/tb-cache=${TCG_TB_CACHE_MIB} --xml ./features/tcg/tb-cache/@unit=MiB"`,
+        `        virt-install --import --virt-type "$1" --name "$name" --memory ${shq(s.memoryMiB)} --vcpus ${shq(s.vcpus)} --disk "path=$disk,format=qcow2"${bootArgument(s)} --cloud-init "user-data=$user_data" --network "network=$network" --os-variant ${shq(s.osVariant)} --noautoconsole $tcg >"$user_data.log" 2>&1 3>&-`,
+        "    }",
+        ...chooseVirtType(s),
+        '    if install_vm "$virt_type"; then',
+        '        cat "$user_data.log"',
+        `    elif [ "$virt_type_setting" = auto ] && [ "$virt_type" = kvm ] && grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then`,
+        '        cat "$user_data.log"',
+        '        fall_back_to_qemu "libvirt could not start a KVM guest (above)"',
+        '        virsh dominfo "$name" >/dev/null 2>&1 && virsh undefine "$name" >/dev/null 2>&1',
+        '        install_vm qemu || { cat "$user_data.log"; rm -f "$disk"; die "virt-install failed (its output is above)"; }',
+        '        cat "$user_data.log"',
+        "    else",
+        '        cat "$user_data.log"',
+        '        rm -f "$disk"',
+        `        if [ "$virt_type" = kvm ] && grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die ${shq(KVM_HINT)}; fi`,
+        '        die "virt-install failed (its output is above)"',
+        "    fi",
         "fi",
         'wait_address 90 "virsh domifaddr $name"',
         "check_address",
@@ -87,4 +110,42 @@ export function renderKvmDelete(vm: KvmVm): string {
         '    virsh undefine --remove-all-storage "$name"',
         "fi",
     ].join("\n") + "\n";
+}
+
+/** The kernel and initrd of a direct kernel boot must be readable where libvirt runs (checked like the image). */
+function bootChecks(s: KvmSettings): string[] {
+    return (["kernel", "initrd"] as const)
+        .filter((k) => s[k] !== undefined)
+        .map((k) => `    [ -r ${shq(s[k]!)} ] || die ${shq(`the ${k} ${s[k]} cannot be read: set ${k} (swarmkit:${k}) to its path on the libvirt host (npm run vm-image prints it)`)}`);
+}
+
+function bootArgument(s: KvmSettings): string {
+    const boot = directBootOption(s);
+    return boot === undefined ? "" : ` --boot ${shq(boot)}`;
+}
+
+/**
+ * Sets virt_type to what virt-install is asked for first. "auto" takes kvm when libvirt offers it; a libvirt that
+ * offers kvm and then cannot start it (no VT-x/AMD-V in a VM) is caught when the launch fails, and retried as qemu.
+ */
+function chooseVirtType(s: KvmSettings): string[] {
+    return [
+        `    virt_type_setting=${shq(s.virtType)}`,
+        '    virt_type=$virt_type_setting',
+        "    fall_back_to_qemu() {",
+        '        echo "swarmkit kvm $name: warning: $1: falling back to software emulation (virtType qemu), several times slower; set virtType to qemu to skip the attempt, or to kvm to make it an error"',
+        "        virt_type=qemu",
+        "    }",
+        // A VM without nested virtualisation may still have /dev/kvm, and its guests then hang at boot: on this
+        // machine's own libvirt, the CPU flags tell.
+        '    no_vt=""',
+        '    case "$LIBVIRT_DEFAULT_URI" in qemu:///*) grep -qE "^flags.*\\b(vmx|svm)\\b" "${SWARMKIT_CPUINFO:-/proc/cpuinfo}" 2>/dev/null || no_vt=1 ;; esac',
+        '    if [ "$virt_type" = auto ]; then',
+        "        virt_type=kvm",
+        '        if [ -n "$no_vt" ]; then fall_back_to_qemu "this machine\'s CPU has no VT-x/AMD-V (no vmx or svm flag in /proc/cpuinfo)"',
+        '        elif ! virsh domcapabilities --virttype kvm >/dev/null 2>&1; then fall_back_to_qemu "libvirt offers no KVM domains here"; fi',
+        '    elif [ "$virt_type" = kvm ] && [ -n "$no_vt" ]; then',
+        '        echo "swarmkit kvm $name: warning: this machine\'s CPU has no VT-x/AMD-V (no vmx or svm flag in /proc/cpuinfo): a KVM guest may fail or hang; virtType qemu or auto runs it under software emulation"',
+        "    fi",
+    ];
 }

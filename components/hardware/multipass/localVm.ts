@@ -32,6 +32,8 @@ export interface LocalVmUserDataArgs {
     nodesCidr?: string;
     /** The Docker engine to install (absent: docker.io, the newest). */
     docker?: { package: string; version?: string };
+    /** The image has Docker and iptables: nothing to install, no package mirror needed. */
+    imageHasDocker?: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export function localVmUserData(args: LocalVmUserDataArgs): string {
         firewall: { nodes: [nodes], admin: [nodes], loadBalancer: [], publishedPorts: [] },
         hostKey: { privateKey: HOST_KEY_PRIVATE_PLACEHOLDER, publicKey: HOST_KEY_PUBLIC_PLACEHOLDER },
         docker: args.docker,
+        packagesPreinstalled: args.imageHasDocker,
     });
 }
 
@@ -85,13 +88,12 @@ export const SHELL_HELPERS = [
     "    fi",
     "}",
     // Runs the launcher ($3...) with its output kept aside and fd 3 (the script's real stdout) closed, so that what
-    // it leaves running cannot hold the create step open. On failure: its output, the caller's cleanup
-    // (on_launch_failure, if defined), then the KVM hint ($2) when the output points at virtualization.
+    // it leaves running cannot hold the create step open. On failure: its output, then the KVM hint ($2) when the
+    // output points at virtualization.
     "launch_vm() {",
     '    what=$1; hint=$2; shift 2',
     '    if ! "$@" >"$user_data.log" 2>&1 3>&-; then',
     '        cat "$user_data.log"',
-    "        if command -v on_launch_failure >/dev/null 2>&1; then on_launch_failure; fi",
     `        if grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die "$hint"; fi`,
     '        die "$what failed (its output is above)"',
     "    fi",

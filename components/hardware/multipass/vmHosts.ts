@@ -31,6 +31,8 @@ export interface VmHostsArgs {
     boot?: DialPolicy;
     /** The settings that make one VM (image, CPUs, memory, disk, revision): a change replaces it. */
     machineSpec: string;
+    /** The image has Docker and iptables: cloud-init installs nothing. */
+    imageHasDocker?: boolean;
 }
 
 const START = "SWARMKIT_VM_START";
@@ -49,7 +51,7 @@ export function declareVmHosts(parent: pulumi.Resource, args: VmHostsArgs): VmHo
         const scripts = args.scripts(vm);
         const status = args.status(vm);
         const userData = config.sshPublicKey.apply((publicKey) => {
-            const data: LocalVmUserDataArgs = { hostname: hostName, user: config.ssh.user, publicKey, nodesCidr: args.nodesCidr, docker: config.docker };
+            const data: LocalVmUserDataArgs = { hostname: hostName, user: config.ssh.user, publicKey, nodesCidr: args.nodesCidr, docker: config.docker, imageHasDocker: args.imageHasDocker };
             return localVmUserData(data);
         });
         const machine = new command.local.Command(
