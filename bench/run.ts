@@ -1,12 +1,14 @@
 /**
- * `npm run bench` (issue #8): how long the kit takes against hand-written docker commands, and what it costs.
- *   node --import tsx bench/run.ts [--runs 3] [--sizes 3+2,5+5,5+20]
+ * `npm run bench` (issues #8, #18): how long the kit takes against the same work done with docker commands over
+ * SSH, serially (by hand) and in parallel (the floor), and what it costs, per size.
+ *   node --import tsx bench/run.ts [--runs 3] [--sizes 3+2,5+20,5+50]
  * Prints a Markdown table of medians over the runs. Every Pulumi operation runs in its own child process,
  * `node --import tsx scripts/stack.ts OP STACK` (bench/empty.ts for the empty program), timed wall-clock with
  * performance.now() from spawn to exit; that process is the Node.js program process (Automation API + inline
  * program), and its peak RSS is its VmHWM read from /proc/PID/status every 100 ms until it exits.
- * Kit stacks are throwaway (lab "bench", 10.81.0.0/24, temp SSH key); the raw baseline uses lab "benchraw",
- * 10.82.0.0/24. Everything is torn down after each run, also on failure.
+ * Kit stacks are throwaway (lab "bench", 10.81.0.0/24, temp SSH key); the raw baselines use lab "benchraw",
+ * 10.82.0.0/24. At every size the kit's figures are: up from nothing, a no-op up, scale-up by SCALE_BY workers and
+ * destroy of the scaled stack. Everything is torn down after each run, also on failure.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +20,7 @@ import { LabStack, e2eUnavailable, labLeftovers } from "../test/e2e/harness";
 const ROOT = resolve(__dirname, "..");
 const KIT_LAB = { lab: "bench", subnet: "10.81.0.0/24" };
 const RAW_LAB = { lab: "benchraw", subnet: "10.82.0.0/24" };
-const SCALE_BY = 5;
+const SCALE_BY = 10;
 
 interface Size {
     managers: number;
@@ -28,7 +30,7 @@ interface Size {
 
 function parseArgs(argv: string[]): { runs: number; sizes: Size[] } {
     let runs = 3;
-    let sizes = "3+2,5+5,5+20";
+    let sizes = "3+2,5+20,5+50";
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const value = (): string => {
@@ -38,7 +40,7 @@ function parseArgs(argv: string[]): { runs: number; sizes: Size[] } {
         };
         if (a.startsWith("--runs")) runs = Number(value());
         else if (a.startsWith("--sizes")) sizes = value();
-        else throw new Error(`unknown argument ${a}: use --runs N --sizes 3+2,5+5,5+20`);
+        else throw new Error(`unknown argument ${a}: use --runs N --sizes 3+2,5+20,5+50`);
     }
     if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a positive integer");
     const parsed = sizes.split(",").map((s) => {
@@ -133,7 +135,7 @@ async function checkNodes(stack: LabStack, expected: number) {
     if (Number(out.trim()) !== expected) throw new Error(`expected ${expected} Ready nodes, the swarm has ${out.trim()}`);
 }
 
-/** a, c (kit side), d, e: kit up from nothing; on 3+2 also no-op up, scale-up and destroy. */
+/** The kit at one size: up from nothing, no-op up, scale-up by SCALE_BY workers, destroy. */
 async function benchKit(size: Size, run: number) {
     const name = `bench-${size.managers}-${size.workers}-r${run}`;
     const stack = new LabStack(name, { ...KIT_LAB, managers: size.managers, workers: size.workers, publishedPorts: [] });
@@ -144,21 +146,18 @@ async function benchKit(size: Size, run: number) {
         await checkNodes(stack, size.managers + size.workers);
         record(`kit up ${size.label} s`, up.ms / 1000);
         record(`kit up ${size.label} MiB`, up.hwmKiB / 1024);
-        if (size.label === "3+2") {
-            note(`kit 3+2 run ${run}: no-op up`);
-            const noop = await stackOp("up", name);
-            record("no-op up s", noop.ms / 1000);
-            record("no-op up MiB", noop.hwmKiB / 1024);
-            note(`kit 3+2 run ${run}: scale to ${size.managers}+${size.workers + SCALE_BY}`);
-            await stack.set("workers", String(size.workers + SCALE_BY));
-            const scale = await stackOp("up", name);
-            await checkNodes(stack, size.managers + size.workers + SCALE_BY);
-            record("scale-up s", scale.ms / 1000);
-            record("scale-up MiB", scale.hwmKiB / 1024);
-            note(`kit 3+2 run ${run}: destroy`);
-            const destroy = await stackOp("destroy", name);
-            record("destroy s", destroy.ms / 1000);
-        }
+        note(`kit ${size.label} run ${run}: no-op up`);
+        const noop = await stackOp("up", name);
+        record(`no-op up ${size.label} s`, noop.ms / 1000);
+        record(`no-op up ${size.label} MiB`, noop.hwmKiB / 1024);
+        note(`kit ${size.label} run ${run}: scale to ${size.managers}+${size.workers + SCALE_BY}`);
+        await stack.set("workers", String(size.workers + SCALE_BY));
+        const scale = await stackOp("up", name);
+        await checkNodes(stack, size.managers + size.workers + SCALE_BY);
+        record(`scale-up ${size.label} s`, scale.ms / 1000);
+        note(`kit ${size.label} run ${run}: destroy`);
+        const destroy = await stackOp("destroy", name);
+        record(`destroy ${size.label} s`, destroy.ms / 1000);
     } finally {
         const problems = await stack.teardown();
         if (problems.length) note(`teardown of ${name}: ${problems.join("; ")}`);
@@ -166,20 +165,19 @@ async function benchKit(size: Size, run: number) {
     await assertLabClean(KIT_LAB.lab);
 }
 
-/** b: the same swarm by bench/raw-swarm.sh (which tears its lab down itself, also on failure). */
-async function benchRaw(size: Size, run: number) {
+/** The same swarm by bench/raw-swarm.sh, serially or in parallel (it tears its lab down itself, also on failure). */
+async function benchRaw(size: Size, run: number, mode: "serial" | "parallel") {
     const keyDir = mkdtempSync(join(tmpdir(), "swarmkit-bench-key-"));
     try {
         const key = join(keyDir, "id_ed25519");
         spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "swarmkit-bench", "-f", key]);
-        note(`raw ${size.label} run ${run}`);
-        const r = await measure("bash", ["bench/raw-swarm.sh", RAW_LAB.lab, RAW_LAB.subnet, String(size.managers), String(size.workers), key]);
+        note(`raw ${mode} ${size.label} run ${run}`);
+        const r = await measure("bash", ["bench/raw-swarm.sh", RAW_LAB.lab, RAW_LAB.subnet, String(size.managers), String(size.workers), key, mode]);
         const hosts = Number(/hosts_ms=(\d+)/.exec(r.stdout)?.[1]);
         const swarm = Number(/swarm_ms=(\d+)/.exec(r.stdout)?.[1]);
         if (!Number.isFinite(hosts) || !Number.isFinite(swarm)) throw new Error(`raw-swarm.sh printed no timings; see ${logFile}`);
-        record(`raw hosts ${size.label} s`, hosts / 1000);
-        record(`raw swarm ${size.label} s`, swarm / 1000);
-        record(`raw total ${size.label} s`, (hosts + swarm) / 1000);
+        record(`raw ${mode} hosts ${size.label} s`, hosts / 1000);
+        record(`raw ${mode} total ${size.label} s`, (hosts + swarm) / 1000);
     } finally {
         // raw-swarm.sh's trap tears its lab down; this catches a run killed before the trap.
         spawnSync("bash", ["-c", `for h in ${ROOT}/.lab/${RAW_LAB.lab}/*; do [ -d "$h" ] && bash scripts/lab/host.sh down ${RAW_LAB.lab} "$(basename "$h")"; done; bash scripts/lab/network.sh down ${RAW_LAB.lab}`], { cwd: ROOT });
@@ -216,38 +214,38 @@ const med = (key: string) => median(samples[key]);
 
 function table(sizes: Size[], runs: number): string {
     const lines: string[] = [];
+    const floor = med("empty up (existing stack) s");
+    const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
     lines.push(`Medians of ${runs} run(s). Times in seconds (wall clock), memory = peak RSS (VmHWM) of the Node.js program process.`);
+    lines.push(`Empty program \`pulumi up\` (the engine's floor): new stack ${fmt(med("empty up (new stack) s"))} s, existing stack ${fmt(floor)} s, ${fmt(med("empty up MiB"), 0)} MiB.`);
     lines.push("");
-    lines.push("| size | kit `pulumi up` | raw: hosts | raw: docker cmds | raw total | kit/raw (total) | kit peak RSS MiB |");
-    lines.push("|---|---|---|---|---|---|---|");
+    lines.push("| size | kit `pulumi up` | kit − empty | serial raw | parallel raw | kit / parallel | (kit − empty) / parallel | no-op up | no-op / empty | scale-up +" + SCALE_BY + " | destroy (+" + SCALE_BY + ") | kit peak RSS MiB |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (const s of sizes) {
         const kit = med(`kit up ${s.label} s`);
-        const raw = med(`raw total ${s.label} s`);
-        const ratio = kit !== undefined && raw !== undefined ? kit / raw : undefined;
+        const net = kit !== undefined && floor !== undefined ? kit - floor : undefined;
+        const parallel = med(`raw parallel total ${s.label} s`);
+        const noop = med(`no-op up ${s.label} s`);
         lines.push(
-            `| ${s.label} | ${fmt(kit)} | ${fmt(med(`raw hosts ${s.label} s`))} | ${fmt(med(`raw swarm ${s.label} s`))} | ${fmt(raw)} | ${fmt(ratio, 2)} | ${fmt(med(`kit up ${s.label} MiB`), 0)} |`,
+            `| ${s.label} | ${fmt(kit)} | ${fmt(net)} | ${fmt(med(`raw serial total ${s.label} s`))} | ${fmt(parallel)} | ${fmt(ratio(kit, parallel), 2)} | ${fmt(ratio(net, parallel), 2)} | ` +
+                `${fmt(noop)} | ${fmt(ratio(noop, floor), 2)} | ${fmt(med(`scale-up ${s.label} s`))} | ${fmt(med(`destroy ${s.label} s`))} | ${fmt(med(`kit up ${s.label} MiB`), 0)} |`,
         );
     }
     lines.push("");
-    lines.push("| operation | time s | peak RSS MiB |");
-    lines.push("|---|---|---|");
-    lines.push(`| no-op \`pulumi up\`, live 3+2 | ${fmt(med("no-op up s"))} | ${fmt(med("no-op up MiB"), 0)} |`);
-    lines.push(`| empty program \`pulumi up\`, new stack | ${fmt(med("empty up (new stack) s"))} | |`);
-    lines.push(`| empty program \`pulumi up\`, existing stack (floor) | ${fmt(med("empty up (existing stack) s"))} | ${fmt(med("empty up MiB"), 0)} |`);
-    lines.push(`| scale-up 3+2 → 3+${2 + SCALE_BY} | ${fmt(med("scale-up s"))} | ${fmt(med("scale-up MiB"), 0)} |`);
-    lines.push(`| \`pulumi destroy\` of 3+${2 + SCALE_BY} | ${fmt(med("destroy s"))} | |`);
-    lines.push("");
     const target = (label: string, ok: boolean | undefined) => `- ${label}: ${ok === undefined ? "not measured" : ok ? "met" : "NOT met"}`;
-    const ratioOf = (l: string) => {
-        const k = med(`kit up ${l} s`), r = med(`raw total ${l} s`);
-        return k !== undefined && r !== undefined ? k / r : undefined;
-    };
-    const r32 = ratioOf("3+2"), r520 = ratioOf("5+20");
-    const noop = med("no-op up s"), floor = med("empty up (existing stack) s");
-    lines.push(target(`kit/raw ≤ 1.3 at 3+2 (${fmt(r32, 2)})`, r32 === undefined ? undefined : r32 <= 1.3));
-    lines.push(target(`kit/raw < 1.0 at 5+20 (${fmt(r520, 2)})`, r520 === undefined ? undefined : r520 < 1.0));
-    const q = noop !== undefined && floor !== undefined ? noop / floor : undefined;
-    lines.push(target(`no-op up ≤ 1.5× empty-program floor (${fmt(q, 2)}×)`, q === undefined ? undefined : q <= 1.5));
+    for (const s of sizes) {
+        const net = ratio((med(`kit up ${s.label} s`) ?? NaN) - (floor ?? NaN), med(`raw parallel total ${s.label} s`));
+        lines.push(target(`(kit − empty) ≤ 1.3× parallel raw at ${s.label} (${fmt(net, 2)}×)`, net === undefined || Number.isNaN(net) ? undefined : net <= 1.3));
+    }
+    for (const s of sizes) {
+        const q = ratio(med(`no-op up ${s.label} s`), floor);
+        lines.push(target(`no-op up ≤ 1.3× empty program at ${s.label} (${fmt(q, 2)}×)`, q === undefined ? undefined : q <= 1.3));
+    }
+    const big = sizes.find((s) => s.label === "5+50");
+    if (big) {
+        const d = med(`destroy 5+50 s`);
+        lines.push(target(`destroy of 5+${50 + SCALE_BY} under 30 s (${fmt(d)} s)`, d === undefined ? undefined : d < 30));
+    }
     return lines.join("\n");
 }
 
@@ -267,7 +265,8 @@ async function main() {
         await benchEmpty(run);
         for (const size of sizes) {
             await benchKit(size, run);
-            await benchRaw(size, run);
+            await benchRaw(size, run, "serial");
+            await benchRaw(size, run, "parallel");
         }
     }
     appendFileSync(logFile, `\nsamples: ${JSON.stringify(samples)}\n`);

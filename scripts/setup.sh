@@ -28,6 +28,27 @@ install_os_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# --vm: what the real-VM tests and `npm run vm-image` need besides: libvirt, QEMU, virt-install, mmdebstrap, tcpdump.
+install_vm_packages() {
+    [ "$(uname -s)" = Linux ] || return 0
+    local missing=()
+    command -v libvirtd >/dev/null || missing+=(libvirt-daemon-system)
+    command -v virsh >/dev/null || missing+=(libvirt-clients)
+    command -v virt-install >/dev/null || missing+=(virtinst)
+    command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+    command -v qemu-img >/dev/null || missing+=(qemu-utils)
+    command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+    command -v mkfs.ext4 >/dev/null || missing+=(e2fsprogs)
+    command -v dnsmasq >/dev/null || missing+=(dnsmasq-base)
+    command -v tcpdump >/dev/null || missing+=(tcpdump)
+    command -v xorrisofs >/dev/null || missing+=(xorriso)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ]; then say "missing OS packages for VMs (${missing[*]}); run as root to install them"; return 0; fi
+    say "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 install_npm_packages() {
     if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ]; then return 0; fi
     say "npm ci"
@@ -91,6 +112,7 @@ prepare_state() {
 }
 
 install_os_packages
+[ "${1:-}" != --vm ] || install_vm_packages
 install_npm_packages
 if [ "$SWARMKIT_TOOLCHAIN_KIND" = built ]; then
     build_toolchain

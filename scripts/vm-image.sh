@@ -135,7 +135,6 @@ swarmkit:kernel: $dir/vmlinuz
 swarmkit:initrd: $dir/initrd.img
 swarmkit:kernelArgs: $CMDLINE
 swarmkit:imageHasDocker: "true"
-swarmkit:sshUser: debian
 swarmkit:osVariant: debian11
 EOF
 chmod 0644 "$work/image"/*

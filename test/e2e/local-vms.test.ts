@@ -106,7 +106,7 @@ for (const target of TARGETS) {
             const presented = readFileSync(join(ROOT, ".lab", target.lab, "manager-1", "ssh", "host_ed25519.pub"), "utf8").split(" ").slice(0, 2).join(" ");
             assert.equal(pinned, presented);
             assert.deepEqual(readdirSync(userDataDir), [], "the temporary cloud-init files are gone");
-            if (target.provider === "kvm") assert.deepEqual(readdirSync(diskDir).sort(), [`${stack.name}-manager-1.qcow2`, `${stack.name}-worker-1.qcow2`]);
+            if (target.provider === "kvm") assert.deepEqual(readdirSync(diskDir).sort(), [`${stack.name}-manager-1-seed.iso`, `${stack.name}-manager-1.qcow2`, `${stack.name}-worker-1-seed.iso`, `${stack.name}-worker-1.qcow2`]);
         });
 
         it("a second pulumi up changes nothing", async () => {

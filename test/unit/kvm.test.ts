@@ -132,7 +132,7 @@ describe("KvmHosts with 3 managers and 2 workers", () => {
         assert.match(c.inputs.create, /^ {4}disk='\/var\/lib\/libvirt\/images\/unit-manager-2\.qcow2'$/m);
         assert.match(
             c.inputs.create,
-            /virt-install --import --virt-type "\$1" --name "\$name" --memory '2048' --vcpus '2' --disk "path=\$disk,format=qcow2" --cloud-init "user-data=\$user_data" --network "network=\$network" --os-variant 'ubuntu22\.04' --noautoconsole/,
+            /virt-install --import --virt-type "\$1" --name "\$name" --memory '2048' --vcpus '2' --disk "path=\$disk,format=qcow2" --disk "path=\$seed,device=cdrom" --network "network=\$network" --os-variant 'ubuntu22\.04' --graphics none --sound none --noautoconsole/,
         );
         assert.match(c.inputs.create, /if virsh dominfo "\$name" >\/dev\/null 2>&1; then/);
         assert.match(c.inputs.delete, /virsh destroy "\$name" >\/dev\/null 2>&1 \|\| true\n\s+virsh undefine --remove-all-storage "\$name"/);
@@ -194,8 +194,17 @@ const FAKE_VIRT_INSTALL = `#!/bin/sh
 echo "virt-install $*" >> "$FAKE_LOG"
 if [ -n "\${FAKE_INSTALL_ERROR:-}" ]; then echo "$FAKE_INSTALL_ERROR" >&2; exit 1; fi
 case " $* " in *" --virt-type kvm "*) if [ -n "\${FAKE_KVM_BROKEN:-}" ]; then touch "$FAKE_DIR/defined"; echo "ERROR    internal error: process exited while connecting to monitor: failed to initialize kvm: Permission denied" >&2; exit 1; fi ;; esac
-for a; do case "$a" in user-data=*) cp "\${a#user-data=}" "$FAKE_DIR/user-data" ;; esac; done
 touch "$FAKE_DIR/defined" "$FAKE_DIR/running"
+`;
+// Stands in for the ISO tool: keeps the seed's user-data for the test to read.
+const FAKE_XORRISOFS = `#!/bin/sh
+echo "xorrisofs $*" >> "$FAKE_LOG"
+out=""; prev=""
+for a; do
+  case "$a" in */user-data) cp "$a" "$FAKE_DIR/user-data" ;; */meta-data) cp "$a" "$FAKE_DIR/meta-data" ;; esac
+  [ "$prev" = "-o" ] && out=$a; prev=$a
+done
+echo iso > "$FAKE_DIR/seed.iso"
 `;
 const FAKE_QEMU_IMG = `#!/bin/sh
 echo "qemu-img $*" >> "$FAKE_LOG"
@@ -218,7 +227,7 @@ before(() => {
             if (tool !== "virsh" && !existsSync(join(noVirsh, tool))) symlinkSync(join(dir, tool), join(noVirsh, tool));
         }
     }
-    for (const [name, text] of [["virsh", FAKE_VIRSH], ["virt-install", FAKE_VIRT_INSTALL], ["qemu-img", FAKE_QEMU_IMG], ["ssh-keyscan", FAKE_KEYSCAN]]) {
+    for (const [name, text] of [["virsh", FAKE_VIRSH], ["virt-install", FAKE_VIRT_INSTALL], ["qemu-img", FAKE_QEMU_IMG], ["xorrisofs", FAKE_XORRISOFS], ["ssh-keyscan", FAKE_KEYSCAN]]) {
         for (const dir of name === "virsh" ? [bin] : [bin, noVirsh]) {
             rmSync(join(dir, name), { force: true });
             writeFileSync(join(dir, name), text);
@@ -276,9 +285,13 @@ describe("the kvm create script", () => {
         const install = r.calls.find((c) => c.startsWith("virt-install"))!;
         assert.match(
             install,
-            /^virt-install --import --virt-type kvm --name lab-manager-1 --memory 2048 --vcpus 2 --disk path=\/pool\/lab-manager-1\.qcow2,format=qcow2 --cloud-init user-data=\S+ --network network=default --os-variant ubuntu24\.04 --noautoconsole$/,
+            /^virt-install --import --virt-type kvm --name lab-manager-1 --memory 2048 --vcpus 2 --disk path=\/pool\/lab-manager-1\.qcow2,format=qcow2 --disk path=\/pool\/lab-manager-1-seed\.iso,device=cdrom --network network=default --os-variant ubuntu24\.04 --graphics none --sound none --noautoconsole$/,
         );
         assert.equal(r.calls.filter((c) => c.startsWith("virsh domifaddr")).length, 2, "polled until an IPv4 appeared");
+        // The seed is the kit's own NoCloud ISO, attached as a CD-ROM: no virt-install install phase.
+        assert.ok(r.calls.some((c) => /^xorrisofs -quiet -o \/pool\/lab-manager-1-seed\.iso -V cidata -J -R \S+\/user-data \S+\/meta-data$/.test(c)), r.calls.join("\n"));
+        assert.match(readFileSync(join(r.dir, "meta-data"), "utf8"), /^instance-id: lab-manager-1-\d+\n$/);
+        assert.doesNotMatch(install, /--cloud-init/);
         assert.match(readFileSync(join(r.dir, "user-data"), "utf8"), /\["iptables", "-s", "192\.168\.122\.0\/24"\]/);
     });
 
@@ -387,6 +400,7 @@ describe("the kvm delete script", () => {
         const r = run(script, { defined: true });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(r.calls, ["virsh dominfo lab-worker-1", "virsh destroy lab-worker-1", "virsh undefine --remove-all-storage lab-worker-1"]);
+        assert.match(script, /^rm -f '\/pool\/lab-worker-1-seed\.iso'$/m, "and the seed, should libvirt not count it as the domain's");
     });
     it("tolerates a domain that is already gone", () => {
         const r = run(script);

@@ -26,6 +26,15 @@ export function overlayPath(vm: KvmVm): string {
 }
 
 /**
+ * Path of the VM's cloud-init seed (a NoCloud "cidata" ISO), next to its disk. The kit makes it rather than
+ * `virt-install --cloud-init`, whose first boot is an install phase with on_reboot=destroy: a VM rebooted from
+ * inside would shut off instead of coming back. It holds the VM's host key, so it is readable by root only.
+ */
+export function seedPath(vm: KvmVm): string {
+    return `${vm.settings.diskDir.replace(/\/+$/, "")}/${vm.name}-seed.iso`;
+}
+
+/**
  * Imports the VM unless `virsh dominfo` already knows it, then prints {"address", "id"} (the IPv4 from
  * `virsh domifaddr`, polled, and the domain's UUID) as the only line on stdout; everything else goes to stderr.
  */
@@ -41,6 +50,7 @@ export function renderKvmCreate(vm: KvmVm): string {
         `export LIBVIRT_DEFAULT_URI=${shq(s.uri)}`,
         SHELL_HELPERS,
         `need virsh ${shq(LIBVIRT_HINT)}`,
+        ...SEED_HELPERS,
         `need virt-install ${shq(LIBVIRT_HINT)}`,
         `need qemu-img ${shq(LIBVIRT_HINT)}`,
         'need node "https://nodejs.org"',
@@ -70,9 +80,15 @@ export function renderKvmCreate(vm: KvmVm): string {
         '    user_data=$(mktemp "${TMPDIR:-/tmp}/swarmkit-cloud-init-XXXXXX")',
         "    trap 'rm -f \"$user_data\" \"$user_data.log\"' EXIT",
         '    write_user_data "$user_data"',
+        `    seed=${shq(seedPath(vm))}`,
+        "    make_seed",
+        // virt-install defines a libvirt storage pool for the disks' folder on first use; two at once race for the
+        // same pool and one fails, so the VMs take turns here (about a second each), holding a lock on that folder.
         "    install_vm() { # VIRT_TYPE",
+        `        if [ -d ${shq(s.diskDir)} ] && command -v flock >/dev/null 2>&1; then exec 9<${shq(s.diskDir)} && flock 9; fi`,
         `        tcg=""; [ "$1" = qemu ] && tcg="--xml ./features/tcg/tb-cache=${TCG_TB_CACHE_MIB} --xml ./features/tcg/tb-cache/@unit=MiB"`,
-        `        virt-install --import --virt-type "$1" --name "$name" --memory ${shq(s.memoryMiB)} --vcpus ${shq(s.vcpus)} --disk "path=$disk,format=qcow2"${bootArgument(s)} --cloud-init "user-data=$user_data" --network "network=$network" --os-variant ${shq(s.osVariant)} --noautoconsole $tcg >"$user_data.log" 2>&1 3>&-`,
+        `        virt-install --import --virt-type "$1" --name "$name" --memory ${shq(s.memoryMiB)} --vcpus ${shq(s.vcpus)} --disk "path=$disk,format=qcow2"${bootArgument(s)} --disk "path=$seed,device=cdrom" --network "network=$network" --os-variant ${shq(s.osVariant)} --graphics none --sound none --noautoconsole $tcg >"$user_data.log" 2>&1 3>&- 9>&-`,
+        '        rc=$?; exec 9>&-; return $rc',
         "    }",
         ...chooseVirtType(s),
         '    if install_vm "$virt_type"; then',
@@ -81,11 +97,11 @@ export function renderKvmCreate(vm: KvmVm): string {
         '        cat "$user_data.log"',
         '        fall_back_to_qemu "libvirt could not start a KVM guest (above)"',
         '        virsh dominfo "$name" >/dev/null 2>&1 && virsh undefine "$name" >/dev/null 2>&1',
-        '        install_vm qemu || { cat "$user_data.log"; rm -f "$disk"; die "virt-install failed (its output is above)"; }',
+        '        install_vm qemu || { cat "$user_data.log"; rm -f "$disk" "$seed"; die "virt-install failed (its output is above)"; }',
         '        cat "$user_data.log"',
         "    else",
         '        cat "$user_data.log"',
-        '        rm -f "$disk"',
+        '        rm -f "$disk" "$seed"',
         `        if [ "$virt_type" = kvm ] && grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die ${shq(KVM_HINT)}; fi`,
         '        die "virt-install failed (its output is above)"',
         "    fi",
@@ -109,6 +125,8 @@ export function renderKvmDelete(vm: KvmVm): string {
         '    virsh destroy "$name" >/dev/null 2>&1 || true',
         '    virsh undefine --remove-all-storage "$name"',
         "fi",
+        // A seed left by a launch that failed half-way, or one libvirt did not count as the domain's storage.
+        `rm -f ${shq(seedPath(vm))}`,
     ].join("\n") + "\n";
 }
 
@@ -149,3 +167,20 @@ function chooseVirtType(s: KvmSettings): string[] {
         "    fi",
     ];
 }
+
+/**
+ * `make_seed`: the NoCloud seed ISO at $seed from $user_data, with a fresh instance-id (a VM made again under the
+ * same name is a new instance), by xorrisofs (what virt-install itself uses) or genisoimage.
+ */
+const SEED_HELPERS = [
+    "make_seed() {",
+    '    iso_tool=""',
+    "    for t in xorrisofs genisoimage mkisofs; do command -v $t >/dev/null 2>&1 && { iso_tool=$t; break; }; done",
+    `    [ -n "$iso_tool" ] || die ${shq(`cannot make the cloud-init seed: install xorriso or genisoimage (${LIBVIRT_HINT})`)}`,
+    '    seed_dir=$(mktemp -d "${TMPDIR:-/tmp}/swarmkit-seed-XXXXXX")',
+    '    cp "$user_data" "$seed_dir/user-data"',
+    '    printf \'instance-id: %s-%s\\n\' "$name" "$(date +%s)" >"$seed_dir/meta-data"',
+    '    (umask 077 && "$iso_tool" -quiet -o "$seed" -V cidata -J -R "$seed_dir/user-data" "$seed_dir/meta-data") || { rm -rf "$seed_dir"; die "$iso_tool could not make the cloud-init seed $seed"; }',
+    '    rm -rf "$seed_dir"',
+    "}",
+];
