@@ -1,5 +1,5 @@
 /**
- * Where the seconds of a kit `pulumi up` go: one up from nothing of a throwaway lab stack (lab "benchprof",
+ * Where the seconds of a kit `pulumi up` go: one up from nothing of a throwaway lab stack (lab "bprof",
  * 10.84.0.0/24), timed per resource from the engine's own events, then destroyed.
  *   node --import tsx bench/profile.ts [MANAGERS+WORKERS]   (root on Linux; default 3+2)
  * Prints each step kind's count, its median and longest duration, and the timeline of the critical path: the step
@@ -28,7 +28,7 @@ async function main() {
     if (why) throw new Error(`profile cannot run here: ${why}`);
     const m = /^(\d+)\+(\d+)$/.exec(process.argv[2] ?? "3+2");
     if (!m) throw new Error("usage: bench/profile.ts MANAGERS+WORKERS");
-    const stack = new LabStack(`benchprof-${process.pid}`, { lab: "benchprof", subnet: "10.84.0.0/24", managers: Number(m[1]), workers: Number(m[2]) });
+    const stack = new LabStack(`benchprof-${process.pid}`, { lab: "bprof", subnet: "10.84.0.0/24", managers: Number(m[1]), workers: Number(m[2]) });
     const spans = new Map<string, Span>();
     let t0 = 0;
     const onEvent = (e: EngineEvent) => {

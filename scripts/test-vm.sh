@@ -33,6 +33,18 @@ vm_stacks() {
     pulumi stack ls --json 2>/dev/null | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => { try { for (const x of JSON.parse(s)) if (/^vm-\d+$/.test(x.name)) console.log(x.name); } catch {} });'
 }
 
+# Removes a test stack; the lock of a run killed half-way (its process gone) is removed first.
+remove_stack() {
+    local locks="${PULUMI_BACKEND_URL#file://}/.pulumi/locks/organization/swarmkit/$1" lock pid
+    for lock in "$locks"/*.json; do
+        [ -f "$lock" ] || continue
+        pid=$(node -e 'try { console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).pid ?? "") } catch {}' "$lock")
+        [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+        rm -f "$lock"
+    done
+    pulumi stack rm "$1" --force --yes >/dev/null 2>&1
+}
+
 cleanup() {
     bash test/vm/libvirt.sh stop "$state" "$NS" || true
     local left=()
@@ -45,13 +57,13 @@ cleanup() {
     if [ -n "$isos" ]; then left+=("cloud-init seeds: $(echo $isos)"); rm -f $isos; fi
     rm -rf "$state"
     local stack
-    for stack in $(vm_stacks); do pulumi stack rm "$stack" --force --yes >/dev/null 2>&1 && left+=("stack $stack"); done
+    for stack in $(vm_stacks); do remove_stack "$stack" && left+=("stack $stack"); done
     if [ ${#left[@]} -gt 0 ]; then say "left behind (now removed): ${left[*]}"; return 1; fi
 }
 
 # A previous run killed half-way must not leave this one a stale namespace or daemon.
 bash test/vm/libvirt.sh stop "$state" "$NS" >/dev/null 2>&1 || true
-for stack in $(vm_stacks); do pulumi stack rm "$stack" --force --yes >/dev/null 2>&1 || true; done
+for stack in $(vm_stacks); do remove_stack "$stack" || true; done
 rm -rf "$state" && mkdir -p "$state"
 set +e
 (

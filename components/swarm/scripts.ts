@@ -17,6 +17,8 @@ export { shellQuote } from "../ssh/shell";
 export const DOCKER_READY_TIMEOUT = 180;
 /** Seconds to wait for a promoted manager to be reachable, or a node to be ready. */
 export const NODE_READY_TIMEOUT = 120;
+/** Seconds a join that docker timed out on (it goes on in the background) gets to complete. */
+export const JOIN_PENDING_TIMEOUT = 90;
 /** Polls per second while waiting on the swarm: promotions take about a second, so a whole-second poll wastes half. */
 const POLLS_PER_SECOND = 5;
 const POLL = 1 / POLLS_PER_SECOND;
@@ -239,6 +241,14 @@ export function renderNodeStep(args: NodeStepArgs): string {
         "  refused=''",
         "  for remote in $ours; do",
         `    if out=$(docker swarm join --token "$token" --advertise-addr ${shellQuote(args.advertiseAddress)} "$remote" 2>&1); then joined=true; break; fi`,
+        // Many nodes joining at once: docker gives up waiting after a while ("Timeout was reached before node
+        // joined") but the join goes on in the background. Wait for it rather than fail or start over elsewhere.
+        '    if [ "$(swarm_state)" = pending ]; then',
+        "      i=0",
+        `      while [ "$(swarm_state)" = pending ] && [ "$i" -lt ${JOIN_PENDING_TIMEOUT * POLLS_PER_SECOND} ]; do i=$((i + 1)); sleep ${POLL}; done`,
+        '      if [ "$(swarm_state)" = active ]; then joined=true; break; fi',
+        "      docker swarm leave --force >/dev/null 2>&1 || true",
+        "    fi",
         '    refused="$refused; $remote: $out"',
         "  done",
         `  [ "$joined" = true ] || fail "every manager refused the join (is 2377/tcp open between the nodes?)$refused"`,

@@ -19,7 +19,13 @@ if [ "$1" = info ]; then
     [ "$n" -ge "$FAKE_DOWN_UNTIL" ] || exit 1
   fi
   case "$*" in
-    *LocalNodeState*) cat "$FAKE_DIR/state" ;;
+    *LocalNodeState*)
+      # A join that timed out: the node stays pending for FAKE_PENDING_FOR reads, then is active.
+      if [ "$(cat "$FAKE_DIR/state")" = pending ] && [ -n "\${FAKE_PENDING_FOR:-}" ]; then
+        n=$(cat "$FAKE_DIR/pending" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/pending"
+        [ "$n" -lt "$FAKE_PENDING_FOR" ] || echo active > "$FAKE_DIR/state"
+      fi
+      cat "$FAKE_DIR/state" ;;
     *ControlAvailable*) echo "\${FAKE_CONTROL:-true}" ;;
     *AutoLockManagers*) echo "\${FAKE_AUTOLOCK:-true}" ;;
     *NodeID*) echo "\${FAKE_NODEID:-node-1}" ;;
@@ -30,7 +36,12 @@ if [ "$1" = info ]; then
 fi
 case "$1 $2" in
   "swarm init") echo active > "$FAKE_DIR/state"; exit 0 ;;
-  "swarm join") [ "\${FAKE_JOIN:-ok}" = ok ] || { echo "Error response from daemon: refused" >&2; exit 1; }; echo active > "$FAKE_DIR/state"; exit 0 ;;
+  "swarm join")
+    case "\${FAKE_JOIN:-ok}" in
+      ok) echo active > "$FAKE_DIR/state"; exit 0 ;;
+      timeout) echo pending > "$FAKE_DIR/state"; echo "Error response from daemon: Timeout was reached before node joined. The attempt to join the swarm will continue in the background." >&2; exit 1 ;;
+      *) echo "Error response from daemon: refused" >&2; exit 1 ;;
+    esac ;;
   "swarm leave") echo inactive > "$FAKE_DIR/state"; exit 0 ;;
   "swarm unlock") read -r key; echo "unlock-with $key" >> "$FAKE_DIR/unlocks"; [ "$key" = "\${FAKE_UNLOCK_KEY:-SWMKEY-1-right}" ] || exit 1; echo active > "$FAKE_DIR/state"; exit 0 ;;
   "swarm update") exit 0 ;;
@@ -132,6 +143,13 @@ describe("the join step", () => {
         const r = run(script, { state: "inactive", stdin: stdin(), env: { FAKE_NODEID: "wid" } });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(swarmCalls(r.calls), ["swarm join --token SWMTKN-1-secret --advertise-addr 10.0.0.101 10.0.0.11:2377"]);
+        assert.equal(r.stdout.trim(), "wid");
+    });
+
+    it("waits for a join that timed out and goes on in the background (many nodes joining at once), instead of failing", () => {
+        const r = run(script, { state: "inactive", stdin: stdin(), env: { FAKE_NODEID: "wid", FAKE_JOIN: "timeout", FAKE_PENDING_FOR: "4" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(swarmCalls(r.calls).map((c) => c.split(" --token")[0]), ["swarm join"], "one join, no leave, no second manager");
         assert.equal(r.stdout.trim(), "wid");
     });
 
