@@ -9,8 +9,8 @@
 #    definitions are bind-mounted from STATE_DIR, and its socket is STATE_DIR/sock/libvirt-sock;
 #  - where the CPU has no VT-x/AMD-V, /dev/kvm is hidden from it: libvirt then offers only software emulation
 #    (domain type qemu) instead of probing KVM over and over (minutes per virt-install) and starting guests that hang.
-# start prints the connection URI. stop ends that libvirtd (by its PID), removes the namespace and the iptables
-# chains libvirt made, and leaves nothing behind; it is safe to run twice, and after a failed start.
+# start prints the connection URI. stop ends that libvirtd (by its PID), removes the namespace (and with it the
+# iptables chains libvirt made there), and leaves nothing behind; it is safe to run twice, and after a failed start.
 set -euo pipefail
 action=$1 state=$2 ns=$3
 say() { printf 'swarmkit vm-libvirt: %s\n' "$*" >&2; }
@@ -74,20 +74,6 @@ EOF
     die "libvirtd did not answer on $(uri) within 30 s"
 }
 
-# libvirt's own chains (LIBVIRT_INP, LIBVIRT_FWO, ...), made in the namespace's tables; they go with it, but a
-# libvirtd that ran outside one would leave them in the machine's: removed if present, jumps first.
-remove_libvirt_chains() {
-    local table chain
-    for table in filter nat mangle; do
-        for chain in $(ip netns exec "$ns" iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^LIBVIRT_/ { print $2 }'); do
-            ip netns exec "$ns" iptables -t "$table" -S | awk -v c="$chain" '$1 == "-A" && $0 ~ ("-j " c "$") { $1 = "-D"; print }' |
-                while read -r rule; do eval "ip netns exec \"\$ns\" iptables -t $table $rule"; done
-            ip netns exec "$ns" iptables -t "$table" -F "$chain"
-            ip netns exec "$ns" iptables -t "$table" -X "$chain"
-        done
-    done
-}
-
 stop() {
     local pid
     pid=$(cat "$state/libvirtd.pid" 2>/dev/null || true)
@@ -108,8 +94,8 @@ stop() {
         for i in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
         kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
     fi
+    # libvirt's iptables chains live in the namespace's own tables and go with it.
     if ip netns list | grep -qw "$ns"; then
-        remove_libvirt_chains
         # A QEMU or dnsmasq still in the namespace (a libvirtd killed hard) is ended by its PID.
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
         ip netns del "$ns"

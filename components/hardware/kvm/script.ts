@@ -20,9 +20,13 @@ export interface KvmVm {
     settings: KvmSettings;
 }
 
+function inDiskDir(vm: KvmVm, file: string): string {
+    return `${vm.settings.diskDir.replace(/\/+$/, "")}/${file}`;
+}
+
 /** Path of the VM's overlay disk, backed by the configured image. */
 export function overlayPath(vm: KvmVm): string {
-    return `${vm.settings.diskDir.replace(/\/+$/, "")}/${vm.name}.qcow2`;
+    return inDiskDir(vm, `${vm.name}.qcow2`);
 }
 
 /**
@@ -31,7 +35,7 @@ export function overlayPath(vm: KvmVm): string {
  * inside would shut off instead of coming back. It holds the VM's host key, so it is readable by root only.
  */
 export function seedPath(vm: KvmVm): string {
-    return `${vm.settings.diskDir.replace(/\/+$/, "")}/${vm.name}-seed.iso`;
+    return inDiskDir(vm, `${vm.name}-seed.iso`);
 }
 
 /**
@@ -49,8 +53,8 @@ export function renderKvmCreate(vm: KvmVm): string {
         `nodes_cidr=${shq(s.nodesCidr ?? "")}`,
         `export LIBVIRT_DEFAULT_URI=${shq(s.uri)}`,
         SHELL_HELPERS,
-        `need virsh ${shq(LIBVIRT_HINT)}`,
         ...SEED_HELPERS,
+        `need virsh ${shq(LIBVIRT_HINT)}`,
         `need virt-install ${shq(LIBVIRT_HINT)}`,
         `need qemu-img ${shq(LIBVIRT_HINT)}`,
         'need node "https://nodejs.org"',
@@ -88,21 +92,20 @@ export function renderKvmCreate(vm: KvmVm): string {
         `        if [ -d ${shq(s.diskDir)} ] && command -v flock >/dev/null 2>&1; then exec 9<${shq(s.diskDir)} && flock 9; fi`,
         `        tcg=""; [ "$1" = qemu ] && tcg="--xml ./features/tcg/tb-cache=${TCG_TB_CACHE_MIB} --xml ./features/tcg/tb-cache/@unit=MiB"`,
         `        virt-install --import --virt-type "$1" --name "$name" --memory ${shq(s.memoryMiB)} --vcpus ${shq(s.vcpus)} --disk "path=$disk,format=qcow2"${bootArgument(s)} --disk "path=$seed,device=cdrom" --network "network=$network" --os-variant ${shq(s.osVariant)} --graphics none --sound none --noautoconsole $tcg >"$user_data.log" 2>&1 3>&- 9>&-`,
-        '        rc=$?; exec 9>&-; return $rc',
+        '        rc=$?; exec 9>&-; cat "$user_data.log"; return $rc',
         "    }",
+        "    wants_kvm() { grep -qiE 'kvm|virtuali[sz]ation' \"$user_data.log\"; }",
         ...chooseVirtType(s),
-        '    if install_vm "$virt_type"; then',
-        '        cat "$user_data.log"',
-        `    elif [ "$virt_type_setting" = auto ] && [ "$virt_type" = kvm ] && grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then`,
-        '        cat "$user_data.log"',
+        "    launched=false",
+        '    install_vm "$virt_type" && launched=true',
+        '    if [ "$launched" = false ] && [ "$virt_type_setting" = auto ] && [ "$virt_type" = kvm ] && wants_kvm; then',
         '        fall_back_to_qemu "libvirt could not start a KVM guest (above)"',
         '        virsh dominfo "$name" >/dev/null 2>&1 && virsh undefine "$name" >/dev/null 2>&1',
-        '        install_vm qemu || { cat "$user_data.log"; rm -f "$disk" "$seed"; die "virt-install failed (its output is above)"; }',
-        '        cat "$user_data.log"',
-        "    else",
-        '        cat "$user_data.log"',
+        "        install_vm qemu && launched=true",
+        "    fi",
+        '    if [ "$launched" = false ]; then',
         '        rm -f "$disk" "$seed"',
-        `        if [ "$virt_type" = kvm ] && grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die ${shq(KVM_HINT)}; fi`,
+        `        if [ "$virt_type" = kvm ] && wants_kvm; then die ${shq(KVM_HINT)}; fi`,
         '        die "virt-install failed (its output is above)"',
         "    fi",
         "fi",

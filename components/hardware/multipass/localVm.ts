@@ -87,18 +87,6 @@ export const SHELL_HELPERS = [
     '        echo "swarmkit $label $name: pinning the host key the existing VM presents: $host_key"',
     "    fi",
     "}",
-    // Runs the launcher ($3...) with its output kept aside and fd 3 (the script's real stdout) closed, so that what
-    // it leaves running cannot hold the create step open. On failure: its output, then the KVM hint ($2) when the
-    // output points at virtualization.
-    "launch_vm() {",
-    '    what=$1; hint=$2; shift 2',
-    '    if ! "$@" >"$user_data.log" 2>&1 3>&-; then',
-    '        cat "$user_data.log"',
-    `        if grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die "$hint"; fi`,
-    '        die "$what failed (its output is above)"',
-    "    fi",
-    '    cat "$user_data.log"',
-    "}",
     // Polls the caller's probe_address (prints the VM's IPv4, or nothing yet) every 2 s, $1 times.
     "wait_address() {",
     '    address=""',

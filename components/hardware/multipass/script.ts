@@ -10,6 +10,23 @@ export const KVM_HINT =
     "that /dev/kvm exists and that your user may open it (sudo usermod -aG kvm $USER); inside a VM, enable nested " +
     "virtualization on its host";
 
+/**
+ * `launch_vm WHAT HINT CMD...`: runs the launcher with its output kept aside and fd 3 (the script's real stdout)
+ * closed, so that what it leaves running cannot hold the create step open. On failure: its output, then HINT when the
+ * output points at virtualization.
+ */
+const LAUNCH_VM = [
+    "launch_vm() {",
+    '    what=$1; hint=$2; shift 2',
+    '    if ! "$@" >"$user_data.log" 2>&1 3>&-; then',
+    '        cat "$user_data.log"',
+    `        if grep -qiE 'kvm|virtuali[sz]ation' "$user_data.log"; then die "$hint"; fi`,
+    '        die "$what failed (its output is above)"',
+    "    fi",
+    '    cat "$user_data.log"',
+    "}",
+];
+
 export interface MultipassVm {
     name: string;
     settings: MultipassSettings;
@@ -30,6 +47,7 @@ export function renderMultipassCreate(vm: MultipassVm): string {
         "label=multipass",
         `nodes_cidr=${shq(s.nodesCidr ?? "")}`,
         SHELL_HELPERS,
+        ...LAUNCH_VM,
         `need multipass ${shq(INSTALL_HINT)}`,
         'need node "https://nodejs.org"',
         'need ssh-keygen "the OpenSSH client (Debian/Ubuntu: apt-get install openssh-client)"',
