@@ -7,6 +7,7 @@
  */
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { LabStack, e2eUnavailable } from "../test/e2e/harness";
+import { engineOptions } from "../scripts/stack";
 
 interface Span {
     urn: string;
@@ -48,7 +49,7 @@ async function main() {
     try {
         await stack.create();
         t0 = Date.now();
-        await stack.stack.up({ onEvent, color: "never" });
+        await stack.stack.up({ ...engineOptions(), onEvent, color: "never" });
         const total = Date.now() - t0;
         const done = [...spans.values()].filter((s) => s.end !== undefined);
         console.log(`up of ${m[0]}: ${(total / 1000).toFixed(1)} s, ${done.length} resources`);

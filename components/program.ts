@@ -72,6 +72,8 @@ export async function swarmkitProgram() {
         managerJoinToken: swarm.managerJoinToken,
         unlockKey: swarm.unlockKey,
         engineVersions: swarm.engineVersions,
+        /** The live swarm against the config, from the read after the last step: `up` reports it (scripts/stack.ts). */
+        liveCheck: swarm.liveCheck,
         /** Secret: what the unlock command, the live check after `up` and operators reach the nodes with. */
         sshPrivateKey: pulumi.secret(sshKey.privateKey),
         ...outputs,

@@ -12,9 +12,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { LocalWorkspace, OutputMap, PulumiCommand } from "@pulumi/pulumi/automation";
 import { swarmkitProgram } from "../components/program";
-import { ProbeTarget } from "../components/ssh/probe";
+import { ProbeTarget, probe } from "../components/ssh/probe";
 import { SwarmNode } from "../components/swarm/cluster";
-import { verifySwarm } from "../components/swarm/verify";
+import { LiveCheck, describeMatch, liveCheck, verifySwarm } from "../components/swarm/verify";
 import { migrateStack } from "./migrate";
 
 export const PROJECT_ROOT = resolve(__dirname, "..");
@@ -42,32 +42,49 @@ export function needsRefresh(stackName: string): boolean {
     return ["aws", "digitalocean"].includes(stackProvider(stackName));
 }
 
+/**
+ * Resource operations the engine runs at once. The CLI's default is 4 per CPU (8 on a 2-core machine), which sends
+ * the hosts, their joins and their firewall steps out in waves of 8; the kit's steps mostly wait on SSH, so it lets
+ * every host's step run at once. PULUMI_PARALLEL, when set, is the operator's choice and wins.
+ */
+export const ENGINE_PARALLEL = 256;
+
+/** The options every operation of the kit passes the engine. */
+export function engineOptions(): { parallel?: number } {
+    return process.env.PULUMI_PARALLEL ? {} : { parallel: ENGINE_PARALLEL };
+}
+
 /** How long `up` waits for a swarm that is still settling (nodes restarted a moment ago) to match the config. */
 const VERIFY_SECONDS = Number(process.env.SWARMKIT_VERIFY_SECONDS ?? 45);
 
 /**
  * Checks the live swarm of a stack that is up against its config (as the stack's outputs state it: its nodes, roles,
- * autolock, drainManagers); returns the differences (empty: it matches).
+ * autolock, drainManagers); returns the differences (empty: it matches). The program already read the swarm once its
+ * last step was done (the `liveCheck` output): when that read matched, it stands; otherwise, or when there was no
+ * such read (`verify`, an older stack), the swarm is read again until it matches or VERIFY_SECONDS pass.
  */
-export async function verifyStack(outputs: OutputMap, log: (line: string) => void): Promise<string[]> {
+export async function verifyStack(
+    outputs: OutputMap,
+    log: (line: string) => void,
+    { useLiveCheck = true, prober = probe, seconds = VERIFY_SECONDS }: { useLiveCheck?: boolean; prober?: typeof probe; seconds?: number } = {},
+): Promise<string[]> {
     const nodes = (outputs.nodes?.value ?? []) as SwarmNode[];
     const autolock = outputs.autolock?.value === true;
     const drainManagers = outputs.drainManagers?.value === true;
     const dockerVersion = (outputs.dockerVersion?.value as string | undefined) || undefined;
     const privateKey = outputs.sshPrivateKey?.value as string | undefined;
     if (nodes.length === 0 || !privateKey) return ["the stack has no nodes in its outputs: is it up?"];
+    const expect = { hosts: nodes.map((n) => ({ name: n.name, role: n.role })), autolock, drainManagers, dockerVersion };
+    const read = outputs.liveCheck?.value as LiveCheck | undefined;
+    if (useLiveCheck && read && read.differences.length === 0) {
+        log(describeMatch(read));
+        return [];
+    }
     const managers: ProbeTarget[] = nodes
         .filter((n) => n.role === "manager")
         .map((n) => ({ name: n.name, host: n.sshAddress, port: 22, user: n.sshUser, privateKey, hostKey: n.hostKey }));
-    const { differences, live } = await verifySwarm(managers, { hosts: nodes.map((n) => ({ name: n.name, role: n.role })), autolock, drainManagers, dockerVersion }, VERIFY_SECONDS);
-    if (differences.length === 0) {
-        const managerStates = live.nodes.filter((n) => n.managerStatus).map((n) => `${n.hostname} ${n.managerStatus}`);
-        const engines = [...new Set(live.nodes.map((n) => n.engineVersion).filter(Boolean))].join(", ");
-        log(
-            `swarmkit: the live swarm matches the config: ${managerStates.join(", ")}; ${nodes.length - managerStates.length} workers; every node Ready; ` +
-                `autolock ${autolock ? "on" : "off"}; Docker ${engines || "version unknown"}`,
-        );
-    }
+    const { differences, live } = await verifySwarm(managers, expect, seconds, prober);
+    if (differences.length === 0) log(describeMatch(liveCheck(expect, live)));
     return differences;
 }
 
@@ -78,7 +95,7 @@ async function main() {
     if (["up", "preview", "destroy"].includes(operation)) await migrateStack(stack, console.log);
     switch (operation) {
         case "up": {
-            const result = await stack.up({ onOutput, color: "auto", refresh: needsRefresh(stackName) });
+            const result = await stack.up({ ...engineOptions(), onOutput, color: "auto", refresh: needsRefresh(stackName) });
             const differences = await verifyStack(result.outputs, console.log);
             if (differences.length > 0) {
                 console.error(`\nswarmkit: the live swarm differs from the config, and this run could not make it match:\n  - ${differences.join("\n  - ")}`);
@@ -87,7 +104,7 @@ async function main() {
             break;
         }
         case "verify": {
-            const differences = await verifyStack(await stack.outputs(), console.log);
+            const differences = await verifyStack(await stack.outputs(), console.log, { useLiveCheck: false });
             if (differences.length > 0) {
                 console.error(`swarmkit: the live swarm differs from the config:\n  - ${differences.join("\n  - ")}`);
                 process.exit(2);
@@ -95,13 +112,13 @@ async function main() {
             break;
         }
         case "preview":
-            await stack.preview({ onOutput, color: "auto", refresh: needsRefresh(stackName) });
+            await stack.preview({ ...engineOptions(), onOutput, color: "auto", refresh: needsRefresh(stackName) });
             break;
         case "refresh":
-            await stack.refresh({ onOutput, color: "auto" });
+            await stack.refresh({ ...engineOptions(), onOutput, color: "auto" });
             break;
         case "destroy":
-            await stack.destroy({ onOutput, color: "auto" });
+            await stack.destroy({ ...engineOptions(), onOutput, color: "auto" });
             break;
         default:
             throw new Error(`unknown operation ${operation}: use up, preview, refresh, verify or destroy`);

@@ -11,7 +11,8 @@ import { HostFirewalls } from "../firewall/hostFirewalls";
 import { HostKeyChangedError, observeSwarm } from "./observe";
 import { SEAMS, SwarmSeams } from "./seams";
 import { NodeLabels, SwarmNetwork, dockerVersionProblems, labelsFor, nodeLabelsProblems, swarmNetworkProblems } from "./settings";
-import { engineMismatches, readEngineVersions } from "./engines";
+import { AfterSteps, engineMismatches, readAfterSteps } from "./engines";
+import { LiveCheck, liveCheck } from "./verify";
 import { probe } from "../ssh/probe";
 
 export interface SwarmClusterArgs {
@@ -136,6 +137,8 @@ export class SwarmCluster extends pulumi.ComponentResource {
     public readonly deployment: pulumi.Output<SwarmDeployment>;
     /** By host name, the Docker engine version each node runs, read from the swarm once its steps are done. */
     public readonly engineVersions: pulumi.Output<Record<string, string>>;
+    /** The live swarm against the config, read once every step is done; undefined when the operator could not be read. */
+    public readonly liveCheck: pulumi.Output<LiveCheck | undefined>;
     /** What this run found on the machines and repairs (also logged). */
     public readonly plan: Promise<SwarmPlan>;
 
@@ -219,6 +222,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
         this.dockerHost = field("dockerHost");
         this.ready = field("ready");
         this.engineVersions = field("engineVersions");
+        this.liveCheck = field("liveCheck");
         this.deployment = pulumi.secret(
             pulumi.all([this.nodes, this.workerJoinToken, this.managerJoinToken, this.unlockKey]).apply(([nodes, workerJoinToken, managerJoinToken, unlockKey]) => ({
                 cluster: name,
@@ -236,6 +240,7 @@ export class SwarmCluster extends pulumi.ComponentResource {
             nodes: this.nodes,
             dockerHost: this.dockerHost,
             engineVersions: this.engineVersions,
+            liveCheck: this.liveCheck,
         });
     }
 
@@ -507,16 +512,18 @@ export class SwarmCluster extends pulumi.ComponentResource {
         );
         const swarmReady = pulumi.all([...Object.values(settled).map((s) => s.stdout), ...(rotateCa ? [rotateCa.stdout] : [])]).apply(() => "ready");
         const prober = args.engineProber;
-        const engineVersions = swarmReady.apply(async () => {
-            if (!prober) return {};
-            const versions = await readEngineVersions(operator, prober);
+        const afterSteps = swarmReady.apply(async (): Promise<AfterSteps> => (prober ? readAfterSteps(operator, prober) : { versions: {} }));
+        const engineVersions = afterSteps.apply(({ versions }) => {
             if (args.dockerVersion) {
                 for (const m of engineMismatches(versions, args.hosts.map((h) => h.name), args.dockerVersion)) pulumi.log.warn(`swarmkit: ${m}`, this);
             }
             return versions;
         });
+        const expectation = { hosts: args.hosts.map((h) => ({ name: h.name, role: h.role })), autolock: args.autolock, drainManagers: args.drainManagers, dockerVersion: args.dockerVersion };
+        const live = afterSteps.apply(({ live }) => (live ? liveCheck(expectation, live) : undefined));
         return {
             engineVersions,
+            liveCheck: live,
             workerJoinToken: pulumi.secret(tokens.apply((t) => t.worker)),
             managerJoinToken: pulumi.secret(tokens.apply((t) => t.manager)),
             unlockKey: pulumi.secret(tokens.apply((t) => t.unlockKey)),

@@ -290,32 +290,68 @@ export interface MemberNode {
 /** The label that lists the keys the kit set on a node, so that a key dropped from the config is removed again. */
 export const MANAGED_LABELS = "swarmkit.managed";
 
+/** Node updates the members step runs at once: enough to overlap their round trips, few enough for a small leader. */
+export const NODE_UPDATES_AT_ONCE = 8;
+
 /**
- * Lines that make a node's labels match `labels`: each missing or different one added, each key the kit set before
- * (listed in MANAGED_LABELS) that is no longer wanted removed. Labels set by hand under other keys stay.
+ * One `docker node inspect` of every configured node, read into `$state`: a `node ID ROLE AVAILABILITY` line per
+ * node and a `label ID KEY=VALUE` line per label (label values are one line: config refuses others). The helpers
+ * answer from it, so the per-node checks below cost no docker call.
  */
-function labelSync(node: MemberNode): string[] {
-    const labels = node.labels ?? {};
-    const keys = Object.keys(labels).sort();
-    const id = shellQuote(node.nodeId);
-    const lines = [
-        `labels=$(docker node inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}}={{$v}}{{println}}{{end}}' ${id}) || fail "cannot read the labels of ${node.name}"`,
+function memberState(ids: string[]): string[] {
+    const format = "node {{.ID}} {{.Spec.Role}} {{.Spec.Availability}}{{println}}{{range $k, $v := .Spec.Labels}}label {{$.ID}} {{$k}}={{$v}}{{println}}{{end}}";
+    return [
+        `state=$(retry docker node inspect --format ${shellQuote(format)} ${ids.map(shellQuote).join(" ")}) || fail "cannot inspect the swarm's nodes"`,
+        `field_of() { printf '%s\\n' "$state" | awk -v id="$1" -v f="$2" '$1 == "node" && $2 == id { print $f }'; }`,
+        `has_label() { printf '%s\\n' "$state" | grep -qxF -- "label $1 $2"; }`,
+        `has_key() { printf '%s\\n' "$state" | awk -v p="label $1 $2=" 'index($0, p) == 1 { found = 1 } END { exit !found }'; }`,
+        `managed_of() { printf '%s\\n' "$state" | awk -v p="label $1 ${MANAGED_LABELS}=" 'index($0, p) == 1 { print substr($0, length(p) + 1) }' | tr ',' ' '; }`,
     ];
-    const ensure = (k: string, v: string) => {
-        const pair = shellQuote(`${k}=${v}`);
+}
+
+/**
+ * `update_node ID NAME FLAG...`: one `docker node update` carrying every change a node needs, started in the
+ * background, NODE_UPDATES_AT_ONCE at a time; `wait_updates` waits for them and collects the names of nodes whose
+ * update failed in `$failed`.
+ */
+const NODE_UPDATES = [
+    "pending_updates=''; updates_running=0; failed=''",
+    "wait_updates() {",
+    '  for job in $pending_updates; do wait "${job%%:*}" || failed="$failed ${job#*:}"; done',
+    "  pending_updates=''; updates_running=0",
+    "}",
+    "update_node() {",
+    "  node_id=$1; node_name=$2; shift 2",
+    '  { retry docker node update "$@" "$node_id" >/dev/null || fail "cannot update $node_name: docker node update $* failed"; } &',
+    '  pending_updates="$pending_updates $!:$node_name"',
+    "  updates_running=$((updates_running + 1))",
+    `  [ "$updates_running" -lt ${NODE_UPDATES_AT_ONCE} ] || wait_updates`,
+    "}",
+];
+
+/**
+ * Lines that gather, in the positional parameters, the `docker node update` flags that make a node match: its
+ * availability; each wanted label missing or different; each key the kit set before (listed in MANAGED_LABELS) that
+ * is no longer wanted; the managed list itself. Labels set by hand under other keys stay. Then one update if any.
+ */
+function nodeUpdate(node: MemberNode): string[] {
+    const id = shellQuote(node.nodeId);
+    const lines = ["set --", `[ "$(field_of ${id} 4)" = ${node.availability} ] || set -- "$@" --availability ${node.availability}`];
+    if (node.labels) {
+        const labels = node.labels;
+        const keys = Object.keys(labels).sort();
+        const add = (pair: string) => `has_label ${id} ${pair} || set -- "$@" --label-add ${pair}`;
         lines.push(
-            `printf '%s\\n' "$labels" | grep -qxF -- ${pair} || retry docker node update --label-add ${pair} ${id} >/dev/null || fail "cannot label ${node.name} ${k}"`,
+            ...keys.map((k) => add(shellQuote(`${k}=${labels[k]}`))),
+            `for k in $(managed_of ${id}); do`,
+            `  case ${shellQuote(` ${keys.join(" ")} `)} in *" $k "*) continue ;; esac`,
+            `  has_key ${id} "$k" || continue`,
+            '  set -- "$@" --label-rm "$k"',
+            "done",
+            add(shellQuote(`${MANAGED_LABELS}=${keys.join(",")}`)),
         );
-    };
-    for (const k of keys) ensure(k, labels[k]);
-    lines.push(
-        `for k in $(printf '%s\\n' "$labels" | sed -n 's/^${MANAGED_LABELS.replace(".", "\\.")}=//p' | tr ',' ' '); do`,
-        `  case ${shellQuote(` ${keys.join(" ")} `)} in *" $k "*) continue ;; esac`,
-        `  printf '%s\\n' "$labels" | grep -q "^$k=" || continue`,
-        `  retry docker node update --label-rm "$k" ${id} >/dev/null || fail "cannot remove the label $k from ${node.name}"`,
-        "done",
-    );
-    ensure(MANAGED_LABELS, keys.join(","));
+    }
+    lines.push(`[ "$#" -eq 0 ] || update_node ${id} ${shellQuote(node.name)} "$@"`);
     return lines;
 }
 
@@ -348,22 +384,26 @@ export interface MembersArgs {
  *  3. managers that are not managers yet are promoted one at a time, each waiting until it is Reachable (a manager
  *     that is down is left to the live check after `up`: waiting on it would stall the swarm's repair);
  *  4. a configured worker that is a manager is demoted;
- *  5. availability (managers drained when there are workers).
+ *  5. availability and labels: one `docker node update` per node that differs, several nodes at once.
+ * Every check reads one `docker node inspect` of all the nodes, so a node already as configured costs no docker call.
  * Prints {"removed": [...]} naming what it removed.
  */
 export function renderMembers(args: MembersArgs): string {
     const ids = args.nodes.map((n) => n.nodeId);
     const waitFor = (test: string, what: string, name: string) => waitUntil(test, `${name} is not ${what}`, "  ");
     const body = [
-        `current=$(docker info --format '{{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')`,
+        "read -r self current <<SWARMKIT_INFO",
+        "$(docker info --format '{{.Swarm.NodeID}} {{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers}}')",
+        "SWARMKIT_INFO",
         `[ "$current" = ${args.autolock} ] || retry docker swarm update --autolock=${args.autolock} >/dev/null || fail "docker swarm update --autolock=${args.autolock} failed"`,
         `wanted=' ${ids.join(" ")} '`,
-        "self=$(docker info --format '{{.Swarm.NodeID}}')",
         ...REMOVE_ENTRY,
         "removed=''",
         "entries=$(retry docker node ls --format '{{.ID}} {{.Hostname}} {{.Status}} {{.ManagerStatus}}') || fail \"cannot list the swarm's nodes\"",
+        "present=' '",
         "while read -r id hostname status manager_status; do",
         '  [ -n "$id" ] || continue',
+        '  present="$present$id "',
         '  case "$wanted" in *" $id "*) continue ;; esac',
         '  [ "$id" != "$self" ] || continue',
         '  case "$status:$hostname" in',
@@ -377,11 +417,14 @@ export function renderMembers(args: MembersArgs): string {
         "SWARMKIT_ENTRIES",
     ];
     for (const n of args.nodes) {
+        body.push(`case "$present" in *" ${n.nodeId} "*) ;; *) fail "node ${n.nodeId} (${n.name}) is not in the swarm" ;; esac`);
+    }
+    body.push(...memberState(ids));
+    for (const n of args.nodes) {
         const id = shellQuote(n.nodeId);
-        body.push(`docker node inspect ${id} >/dev/null 2>&1 || fail "node ${n.nodeId} (${n.name}) is not in the swarm"`);
         if (n.role === "manager") {
             body.push(
-                `if [ "$(docker node inspect --format '{{.Spec.Role}}' ${id})" != manager ]; then`,
+                `if [ "$(field_of ${id} 3)" != manager ]; then`,
                 `  retry docker node promote ${id} >/dev/null || fail "docker node promote ${n.name} failed"`,
                 ...waitFor(
                     `[ "$(docker node inspect --format '{{if .ManagerStatus}}{{.ManagerStatus.Reachability}}{{end}}' ${id})" = reachable ]`,
@@ -392,20 +435,15 @@ export function renderMembers(args: MembersArgs): string {
             );
         } else {
             body.push(
-                `if [ "$(docker node inspect --format '{{.Spec.Role}}' ${id})" = manager ]; then`,
+                `if [ "$(field_of ${id} 3)" = manager ]; then`,
                 `  retry docker node demote ${id} >/dev/null || fail "docker node demote ${n.name} failed"`,
                 "fi",
             );
         }
     }
-    for (const n of args.nodes) {
-        const id = shellQuote(n.nodeId);
-        body.push(
-            `[ "$(docker node inspect --format '{{.Spec.Availability}}' ${id})" = ${n.availability} ] || ` +
-                `retry docker node update --availability ${n.availability} ${id} >/dev/null || fail "cannot set ${n.name} to ${n.availability}"`,
-        );
-    }
-    for (const n of args.nodes) if (n.labels) body.push(...labelSync(n));
+    body.push(...NODE_UPDATES);
+    for (const n of args.nodes) body.push(...nodeUpdate(n));
+    body.push("wait_updates", '[ -z "$failed" ] || fail "the update of these nodes failed:$failed"');
     body.push(`printf '{"removed":[%s]}\\n' "$removed"`);
     return script({ host: args.operator, step: "members" }, body);
 }

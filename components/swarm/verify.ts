@@ -60,6 +60,37 @@ export function compareSwarm(expect: SwarmExpectation, live: LiveSwarm): string[
     return out;
 }
 
+/**
+ * The outcome of one live read, as the stack exports it: the differences, and what the operator is told when there
+ * are none.
+ */
+export interface LiveCheck {
+    differences: string[];
+    /** "manager-1 Leader", "manager-2 Reachable", ... */
+    managers: string[];
+    workers: number;
+    engines: string[];
+    autolock: boolean;
+}
+
+export function liveCheck(expect: SwarmExpectation, live: LiveSwarm): LiveCheck {
+    return {
+        differences: compareSwarm(expect, live),
+        managers: live.nodes.filter((n) => n.managerStatus).map((n) => `${n.hostname} ${n.managerStatus}`),
+        workers: live.nodes.filter((n) => !n.managerStatus).length,
+        engines: [...new Set(live.nodes.map((n) => n.engineVersion).filter((v): v is string => Boolean(v)))],
+        autolock: expect.autolock,
+    };
+}
+
+/** The line `up` prints when the live swarm matches. */
+export function describeMatch(check: LiveCheck): string {
+    return (
+        `swarmkit: the live swarm matches the config: ${check.managers.join(", ")}; ${check.workers} workers; every node Ready; ` +
+        `autolock ${check.autolock ? "on" : "off"}; Docker ${check.engines.join(", ") || "version unknown"}`
+    );
+}
+
 /** One read of the swarm: the managers in order, until one can act for it. */
 export async function readSwarm(managers: ProbeTarget[], prober = probe): Promise<LiveSwarm> {
     const problems: string[] = [];

@@ -145,8 +145,10 @@ describe("SwarmCluster with 3 managers and 2 workers, a new swarm", () => {
         const reach2 = script.indexOf("ManagerStatus.Reachability}}{{end}}' 'id-manager-2'");
         const promote3 = script.indexOf("docker node promote 'id-manager-3'");
         assert.ok(promote2 > 0 && reach2 > promote2 && promote3 > reach2, "manager-3 is promoted only after manager-2 is reachable");
-        for (const m of ["manager-1", "manager-2", "manager-3"]) assert.match(script, new RegExp(`docker node update --availability drain 'id-${m}'`));
-        for (const w of ["worker-1", "worker-2"]) assert.match(script, new RegExp(`docker node update --availability active 'id-${w}'`));
+        const wants = (id: string, availability: string) =>
+            new RegExp(`\\[ "\\$\\(field_of '${id}' 4\\)" = ${availability} \\] \\|\\| set -- "\\$@" --availability ${availability}\n(.*\n)*?\\[ "\\$#" -eq 0 \\] \\|\\| update_node '${id}'`);
+        for (const m of ["manager-1", "manager-2", "manager-3"]) assert.match(script, wants(`id-${m}`, "drain"));
+        for (const w of ["worker-1", "worker-2"]) assert.match(script, wants(`id-${w}`, "active"));
         assert.equal(byName("c3-members").inputs.delete, undefined);
         assert.equal(reveal(byName("c3-members").inputs.connection).host, "203.0.113.11", "runs on the operator");
     });

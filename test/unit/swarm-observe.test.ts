@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks } from "./mocks";
 import { HostKeyChangedError, observeSwarm } from "../../components/swarm/observe";
-import { compareSwarm, verifySwarm } from "../../components/swarm/verify";
+import { compareSwarm, describeMatch, liveCheck, verifySwarm } from "../../components/swarm/verify";
+import { verifyStack } from "../../scripts/stack";
 import { ProbeResult, ProbeTarget, fingerprint } from "../../components/ssh/probe";
 import { BOOTING_HOST, LAB_HOST, LIVE_HOST, retryWaitSeconds, worstCaseSeconds } from "../../components/ssh/dialPolicy";
 import type { MachineStatus, SwarmHost } from "../../components/host";
@@ -91,6 +92,42 @@ describe("the check after up", () => {
             "autolock is off, want on",
         ]);
         assert.deepEqual(compareSwarm(expect, { nodes: [], managerProblems: ["manager-1: swarm state locked"] }), ["no manager can act for the swarm: manager-1: swarm state locked"]);
+    });
+
+    it("the read after the last step, as the stack exports it: its differences, and the line up prints on a match", () => {
+        const live = { operator: "manager-1", nodes: [entry("manager-1", { engineVersion: "26.1.5" }), entry("worker-1", { engineVersion: "26.1.5" })], operatorState: { state: "active" as const, autolock: true }, managerProblems: [] };
+        const check = liveCheck(expect, live);
+        assert.deepEqual(check, { differences: [], managers: ["manager-1 Leader"], workers: 1, engines: ["26.1.5"], autolock: true });
+        assert.equal(describeMatch(check), "swarmkit: the live swarm matches the config: manager-1 Leader; 1 workers; every node Ready; autolock on; Docker 26.1.5");
+        assert.deepEqual(liveCheck(expect, { ...live, nodes: [entry("manager-1")] }).differences, ["worker-1: not in the swarm"]);
+    });
+
+    it("up reports the program's read when it matched, and reads the swarm again when it did not", async () => {
+        const nodes = [
+            { name: "manager-1", role: "manager", sshAddress: "127.0.0.1", sshUser: "root", hostKey: "ssh-ed25519 AAAA" },
+            { name: "worker-1", role: "worker", sshAddress: "127.0.0.1", sshUser: "root", hostKey: "ssh-ed25519 AAAA" },
+        ];
+        const outputs = (differences: string[]) => ({
+            nodes: { value: nodes, secret: false },
+            autolock: { value: true, secret: false },
+            drainManagers: { value: true, secret: false },
+            sshPrivateKey: { value: "not a key", secret: true },
+            liveCheck: { value: { differences, managers: ["manager-1 Leader"], workers: 1, engines: ["26.1.5"], autolock: true }, secret: false },
+        });
+        let reads = 0;
+        const prober = async (): Promise<ProbeResult> => {
+            reads++;
+            return { kind: "ok", stdout: `${swarmLine("active", true)}\nNODE ${JSON.stringify({ ID: "m", Hostname: "manager-1", Status: "Ready", Availability: "Drain", ManagerStatus: "Leader" })}\nNODE ${JSON.stringify({ ID: "w", Hostname: "worker-1", Status: "Ready", Availability: "Active", ManagerStatus: "" })}\n` };
+        };
+        const lines: string[] = [];
+        assert.deepEqual(await verifyStack(outputs([]), (l) => lines.push(l), { prober, seconds: 0 }), []);
+        assert.equal(reads, 0, "the program's matching read stands: no second read");
+        assert.deepEqual(lines, ["swarmkit: the live swarm matches the config: manager-1 Leader; 1 workers; every node Ready; autolock on; Docker 26.1.5"]);
+        // A read that differed is read again, here from a manager that sees worker-1 Ready by now.
+        const relog: string[] = [];
+        assert.deepEqual(await verifyStack(outputs(["worker-1: status Down, want Ready"]), (l) => relog.push(l), { prober, seconds: 0 }), []);
+        assert.equal(reads, 1);
+        assert.match(relog[0], /^swarmkit: the live swarm matches the config: manager-1 Leader; 1 workers/);
     });
 
     it("waits for a swarm that is still settling, then reports what still differs", async () => {

@@ -26,6 +26,7 @@ if [ "$1" = info ]; then
         [ "$n" -lt "$FAKE_PENDING_FOR" ] || echo active > "$FAKE_DIR/state"
       fi
       cat "$FAKE_DIR/state" ;;
+    *'NodeID}} {{.Swarm.Cluster.Spec.EncryptionConfig.AutoLockManagers'*) echo "\${FAKE_NODEID:-node-1} \${FAKE_AUTOLOCK:-true}" ;;
     *ControlAvailable*) echo "\${FAKE_CONTROL:-true}" ;;
     *AutoLockManagers*) echo "\${FAKE_AUTOLOCK:-true}" ;;
     *NodeID*) echo "\${FAKE_NODEID:-node-1}" ;;
@@ -55,6 +56,17 @@ case "$1 $2" in
     if [ "$n" -ge "\${FAKE_RUNNING_AFTER:-1}" ]; then printf 'Running 1 second ago\nRunning 2 minutes ago\n'; else printf 'Running 2 minutes ago\nPreparing 1 second ago\n'; fi
     exit 0 ;;
   "node inspect")
+    case "$*" in
+      # The members step's one inspect of every node: a node line and its labels (FAKE_LABELS_<id>, k=v lines).
+      *'node {{.ID}}'*)
+        shift 4
+        for id; do
+          eval "role=\\\${FAKE_ROLE_$id:-\\\${FAKE_ROLE:-manager}}; avail=\\\${FAKE_AVAIL_$id:-active}; labels=\\\${FAKE_LABELS_$id:-}"
+          echo "node $id $role $avail"
+          [ -z "$labels" ] || printf '%b\\n' "$labels" | sed "s/^/label $id /"
+        done
+        exit 0 ;;
+    esac
     for id; do :; done
     case "$*" in
       *Spec.Role*) eval "echo \\\${FAKE_ROLE_$id:-\\\${FAKE_ROLE:-manager}}" ;;
@@ -65,6 +77,11 @@ case "$1 $2" in
       *Spec.Availability*) eval "echo \\\${FAKE_AVAIL_$id:-active}" ;;
       *'if .ManagerStatus'*) : ;;
     esac
+    exit 0 ;;
+  "node update")
+    for id; do :; done
+    eval "fails=\\\${FAKE_UPDATE_FAIL_$id:-}"
+    [ -z "$fails" ] || { echo "Error response from daemon: node $id not found" >&2; exit 1; }
     exit 0 ;;
   "node promote")
     n=$(cat "$FAKE_DIR/promotes" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$FAKE_DIR/promotes"
@@ -211,19 +228,22 @@ describe("the members step", () => {
     ];
     const script = scripts.renderMembers({ operator: "manager-1", nodes, autolock: true });
     const ls = (rows: string[]) => rows.map((r) => `${r}\\n`).join("");
+    const three = ls(["m1 manager-1 Ready Leader", "m2 manager-2 Ready ", "w1 worker-1 Ready "]);
+    // The node updates run at once, so their order is not fixed; everything before them is.
+    const sortedUpdates = (calls: string[]) => [...nodeChanges(calls).filter((c) => !c.startsWith("node update")), ...nodeChanges(calls).filter((c) => c.startsWith("node update")).sort()];
 
     it("promotes, drains and prints nothing removed when the swarm holds only configured nodes", () => {
-        const r = run(script, {
-            state: "active",
-            env: { FAKE_NODEID: "m1", FAKE_NODES: ls(["m1 manager-1 Ready Leader", "m2 manager-2 Ready ", "w1 worker-1 Ready "]), FAKE_ROLE_m2: "worker", FAKE_ROLE_w1: "worker" },
-        });
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_NODES: three, FAKE_ROLE_m2: "worker", FAKE_ROLE_w1: "worker" } });
         assert.equal(r.status, 0, r.stderr);
-        assert.deepEqual(nodeChanges(r.calls), [
-            "node promote m2",
-            "node update --availability drain m1",
-            "node update --availability drain m2",
-        ]);
+        assert.deepEqual(sortedUpdates(r.calls), ["node promote m2", "node update --availability drain m1", "node update --availability drain m2"]);
         assert.deepEqual(JSON.parse(r.stdout), { removed: [] });
+    });
+
+    it("reads every node with one docker node inspect, and changes nothing when all are as configured", () => {
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_NODES: three, FAKE_ROLE_w1: "worker", FAKE_AVAIL_m1: "drain", FAKE_AVAIL_m2: "drain" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(nodeChanges(r.calls), []);
+        assert.deepEqual(r.calls.filter((c) => c.startsWith("node inspect")).map((c) => c.split(" ").slice(-3).join(" ")), ["m1 m2 w1"]);
     });
 
     it("removes stale and leftover entries, demoting a manager first, and leaves foreign Ready nodes alone", () => {
@@ -251,22 +271,77 @@ describe("the members step", () => {
         assert.match(r.stderr, /leaving gpu-2 \(byhand\) alone: it is not a node of this stack/);
     });
 
+    it("fails naming a configured node the swarm does not hold", () => {
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_NODES: ls(["m1 manager-1 Ready Leader", "w1 worker-1 Ready "]) } });
+        assert.notEqual(r.status, 0);
+        assert.match(r.stderr, /step members: node m2 \(manager-2\) is not in the swarm/);
+        assert.deepEqual(nodeChanges(r.calls), []);
+    });
+
     it("retries a promotion that races the new node's own first update", () => {
-        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_ROLE_m2: "worker", FAKE_ROLE_w1: "worker", FAKE_PROMOTE_FAILS: "2" } });
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_NODES: three, FAKE_ROLE_m2: "worker", FAKE_ROLE_w1: "worker", FAKE_PROMOTE_FAILS: "2" } });
         assert.equal(r.status, 0, r.stderr);
         assert.equal(r.calls.filter((c) => c === "node promote m2").length, 3);
     });
 
     it("demotes a configured worker that is a manager", () => {
-        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_AVAIL_m1: "drain", FAKE_AVAIL_m2: "drain" } });
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_NODES: three, FAKE_AVAIL_m1: "drain", FAKE_AVAIL_m2: "drain" } });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(nodeChanges(r.calls), ["node demote w1"]);
     });
 
     it("turns autolock on when it is off", () => {
-        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_AUTOLOCK: "false", FAKE_ROLE_w1: "worker" } });
+        const r = run(script, { state: "active", env: { FAKE_NODEID: "m1", FAKE_NODES: three, FAKE_AUTOLOCK: "false", FAKE_ROLE_w1: "worker" } });
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(swarmCalls(r.calls), ["swarm update --autolock=true"]);
+    });
+
+    describe("labels", () => {
+        const labelled = scripts.renderMembers({
+            operator: "manager-1",
+            autolock: true,
+            nodes: [
+                { name: "manager-1", role: "manager", nodeId: "m1", availability: "drain" },
+                { name: "worker-1", role: "worker", nodeId: "w1", availability: "active", labels: { tier: "web", "swarmkit.role": "worker" } },
+                { name: "worker-2", role: "worker", nodeId: "w2", availability: "active", labels: { note: "a b=c", "swarmkit.role": "worker" } },
+            ],
+        });
+        const nodes = ls(["m1 manager-1 Ready Leader", "w1 worker-1 Ready ", "w2 worker-2 Ready "]);
+        const base = { FAKE_NODEID: "m1", FAKE_NODES: nodes, FAKE_ROLE_w1: "worker", FAKE_ROLE_w2: "worker", FAKE_AVAIL_m1: "drain" };
+
+        it("one update per node: adds what differs, removes only keys it set before, keeps labels set by hand", () => {
+            const r = run(labelled, {
+                state: "active",
+                env: {
+                    ...base,
+                    FAKE_LABELS_w1: "tier=old\\nswarmkit.role=worker\\nswarmkit.managed=swarmkit.role,tier,gone\\ngone=1\\nbyhand=x",
+                    FAKE_LABELS_w2: "note=a b=c\\nswarmkit.role=worker\\nswarmkit.managed=note,swarmkit.role",
+                },
+            });
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(nodeChanges(r.calls), ["node update --label-add tier=web --label-rm gone --label-add swarmkit.managed=swarmkit.role,tier w1"]);
+        });
+
+        it("labels a new node and sets its availability in the same update", () => {
+            const r = run(labelled, { state: "active", env: { ...base, FAKE_AVAIL_w2: "drain" } });
+            assert.equal(r.status, 0, r.stderr);
+            assert.deepEqual(sortedUpdates(r.calls), [
+                "node update --availability active --label-add note=a b=c --label-add swarmkit.role=worker --label-add swarmkit.managed=note,swarmkit.role w2",
+                "node update --label-add swarmkit.role=worker --label-add tier=web --label-add swarmkit.managed=swarmkit.role,tier w1",
+            ]);
+        });
+
+        it("names the node whose update failed, after the others were made", () => {
+            // Without the retry's pauses: a stand-in sleep that returns at once.
+            const fast = mkdtempSync(join(tmpdir(), "swarmkit-nosleep-"));
+            writeFileSync(join(fast, "sleep"), "#!/bin/sh\nexit 0\n");
+            chmodSync(join(fast, "sleep"), 0o755);
+            const r = run(labelled, { state: "active", env: { ...base, PATH: `${fast}:${bin}:/usr/bin:/bin`, FAKE_UPDATE_FAIL_w1: "1" } });
+            assert.notEqual(r.status, 0);
+            assert.match(r.stderr, /step members: cannot update worker-1: docker node update .* failed/);
+            assert.match(r.stderr, /step members: the update of these nodes failed: worker-1$/m);
+            assert.ok(r.calls.some((c) => c.startsWith("node update") && c.endsWith(" w2")), "worker-2 was still updated");
+        });
     });
 });
 
