@@ -7,7 +7,7 @@
  */
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { LabStack, e2eUnavailable } from "../test/e2e/harness";
-import { engineOptions } from "../scripts/stack";
+import { engineOptions } from "../scripts/engineOptions";
 
 interface Span {
     urn: string;

@@ -7,8 +7,9 @@
  * performance.now() from spawn to exit; that process is the Node.js program process (Automation API + inline
  * program), and its peak RSS is its VmHWM read from /proc/PID/status every 100 ms until it exits.
  * Kit stacks are throwaway (lab "bench", 10.81.0.0/24, temp SSH key); the raw baselines use lab "benchraw",
- * 10.82.0.0/24. At every size the kit's figures are: up from nothing, a no-op up, scale-up by SCALE_BY workers and
- * destroy of the scaled stack. Everything is torn down after each run, also on failure.
+ * 10.82.0.0/24. At every size the kit's figures are: up from nothing, no-op ups (in turn with the empty program's and
+ * a floor program's of the same resource count, once the lab has settled), scale-up by SCALE_BY workers and destroy
+ * of the scaled stack. Everything is torn down after each run, also on failure.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { LabStack, e2eUnavailable, labLeftovers } from "../test/e2e/harness";
+import { EMPTY_PROJECT } from "./empty";
 
 const ROOT = resolve(__dirname, "..");
 const KIT_LAB = { lab: "bench", subnet: "10.81.0.0/24" };
@@ -135,7 +137,103 @@ async function checkNodes(stack: LabStack, expected: number) {
     if (Number(out.trim()) !== expected) throw new Error(`expected ${expected} Ready nodes, the swarm has ${out.trim()}`);
 }
 
-/** The kit at one size: up from nothing, no-op up, scale-up by SCALE_BY workers, destroy. */
+/** A busy share of the CPUs (0-1) over `ms`, from /proc/stat. */
+async function cpuBusy(ms: number): Promise<number> {
+    const read = () => {
+        const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+        return { total: f.reduce((a, b) => a + b, 0), idle: f[3] + f[4] };
+    };
+    const a = read();
+    await new Promise((r) => setTimeout(r, ms));
+    const b = read();
+    return b.total > a.total ? 1 - (b.idle - a.idle) / (b.total - a.total) : 0;
+}
+
+/**
+ * Waits until the lab hosts are done settling after a create (joins, raft, gossip: on a 2-CPU machine that runs
+ * every host, they take the CPUs for a while), so that the no-ops time the kit rather than the swarm's start-up;
+ * at most SETTLE_MAX_S. Returns the seconds waited and the last busy share.
+ */
+const SETTLE_BUSY = 0.35;
+const SETTLE_MAX_S = 90;
+async function settle(): Promise<{ waited: number; busy: number }> {
+    const start = performance.now();
+    let busy = 1;
+    while ((performance.now() - start) / 1000 < SETTLE_MAX_S) {
+        busy = await cpuBusy(1000);
+        if (busy < SETTLE_BUSY) break;
+    }
+    return { waited: (performance.now() - start) / 1000, busy };
+}
+
+/**
+ * A program of the bench's own (bench/empty.ts) on a throwaway stack in a temp project dir with its own state
+ * backend, so that nothing of it lands in the kit's state: the empty program (no resources), or the floor program
+ * (as many trivial resources as the kit's stack holds).
+ */
+class BenchProgram {
+    readonly dir = mkdtempSync(join(tmpdir(), "swarmkit-bench-empty-"));
+    private readonly env: NodeJS.ProcessEnv;
+    constructor(readonly stackName: string, readonly resources: { commands: number; components: number } = { commands: 0, components: 0 }) {
+        writeFileSync(join(this.dir, "Pulumi.yaml"), `name: ${EMPTY_PROJECT}\nruntime: nodejs\n`);
+        mkdirSync(join(this.dir, "state"));
+        this.env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(this.dir, "state")}` };
+    }
+    op(o: "up" | "destroy" | "rm"): Promise<Measured> {
+        const counts = [String(this.resources.commands), String(this.resources.components)];
+        return measure("node", ["--import", "tsx", "bench/empty.ts", o, this.dir, this.stackName, ...counts], this.env);
+    }
+    async remove(): Promise<void> {
+        try {
+            await this.op("destroy");
+            await this.op("rm");
+        } finally {
+            rmSync(this.dir, { recursive: true, force: true });
+        }
+    }
+}
+
+/** What the kit's stack holds: its command resources and its components (the stack itself and providers aside). */
+async function resourceCounts(stack: LabStack): Promise<{ commands: number; components: number }> {
+    const resources = ((await stack.stack.exportStack()).deployment?.resources ?? []) as { type: string }[];
+    return {
+        commands: resources.filter((r) => r.type.startsWith("command:")).length,
+        components: resources.filter((r) => r.type.startsWith("swarmkit:")).length,
+    };
+}
+
+/** No-op rounds per size: kit, empty program and floor program in turn, so that all three see the same load. */
+const NOOP_ROUNDS = 3;
+
+/**
+ * The no-op at one size, with the lab up and settled: NOOP_ROUNDS rounds of a kit no-op up, an empty program up
+ * and a floor program up (each on an existing stack), interleaved.
+ */
+async function benchNoop(size: Size, run: number, name: string, stack: LabStack) {
+    const { waited, busy } = await settle();
+    note(`kit ${size.label} run ${run}: settled after ${waited.toFixed(0)} s (CPUs ${(busy * 100).toFixed(0)}% busy)`);
+    const counts = await resourceCounts(stack);
+    record(`resources ${size.label}`, counts.commands + counts.components);
+    const empty = new BenchProgram(`empty-${size.label.replace("+", "-")}-r${run}`);
+    const floor = new BenchProgram(`floor-${size.label.replace("+", "-")}-r${run}`, counts);
+    try {
+        await empty.op("up");
+        await floor.op("up");
+        for (let round = 1; round <= NOOP_ROUNDS; round++) {
+            note(`kit ${size.label} run ${run}: no-op round ${round}`);
+            const noop = await stackOp("up", name);
+            record(`no-op up ${size.label} s`, noop.ms / 1000);
+            record(`no-op up ${size.label} MiB`, noop.hwmKiB / 1024);
+            record(`empty no-op ${size.label} s`, (await empty.op("up")).ms / 1000);
+            record(`floor no-op ${size.label} s`, (await floor.op("up")).ms / 1000);
+        }
+    } finally {
+        await empty.remove();
+        await floor.remove();
+    }
+}
+
+/** The kit at one size: up from nothing, no-op up (benchNoop), scale-up by SCALE_BY workers, destroy. */
 async function benchKit(size: Size, run: number) {
     const name = `bench-${size.managers}-${size.workers}-r${run}`;
     const stack = new LabStack(name, { ...KIT_LAB, managers: size.managers, workers: size.workers, publishedPorts: [] });
@@ -146,10 +244,7 @@ async function benchKit(size: Size, run: number) {
         await checkNodes(stack, size.managers + size.workers);
         record(`kit up ${size.label} s`, up.ms / 1000);
         record(`kit up ${size.label} MiB`, up.hwmKiB / 1024);
-        note(`kit ${size.label} run ${run}: no-op up`);
-        const noop = await stackOp("up", name);
-        record(`no-op up ${size.label} s`, noop.ms / 1000);
-        record(`no-op up ${size.label} MiB`, noop.hwmKiB / 1024);
+        await benchNoop(size, run, name, stack);
         note(`kit ${size.label} run ${run}: scale to ${size.managers}+${size.workers + SCALE_BY}`);
         await stack.set("workers", String(size.workers + SCALE_BY));
         const scale = await stackOp("up", name);
@@ -186,26 +281,17 @@ async function benchRaw(size: Size, run: number, mode: "serial" | "parallel") {
     await assertLabClean(RAW_LAB.lab);
 }
 
-/** c (floor): `pulumi up` of an inline program returning {}, on a throwaway stack in a temp project dir. */
+/** The empty program on an idle machine (no lab up): a new stack, then an existing one. */
 async function benchEmpty(run: number) {
-    const dir = mkdtempSync(join(tmpdir(), "swarmkit-bench-empty-"));
-    // Its own project file and its own state backend: nothing of it lands in the kit's state.
-    writeFileSync(join(dir, "Pulumi.yaml"), "name: swarmkit-bench-empty\nruntime: nodejs\n");
-    mkdirSync(join(dir, "state"));
-    const env = { ...process.env, PULUMI_BACKEND_URL: `file://${join(dir, "state")}` };
-    const stackName = `empty-r${run}`;
-    const op = (o: string) => measure("node", ["--import", "tsx", "bench/empty.ts", o, dir, stackName], env);
+    const empty = new BenchProgram(`empty-r${run}`);
     try {
         note(`empty program run ${run}`);
-        const first = await op("up");
-        record("empty up (new stack) s", first.ms / 1000);
-        const second = await op("up");
+        record("empty up (new stack) s", (await empty.op("up")).ms / 1000);
+        const second = await empty.op("up");
         record("empty up (existing stack) s", second.ms / 1000);
         record("empty up MiB", second.hwmKiB / 1024);
-        await op("destroy");
-        await op("rm");
     } finally {
-        rmSync(dir, { recursive: true, force: true });
+        await empty.remove();
     }
 }
 
@@ -217,18 +303,33 @@ function table(sizes: Size[], runs: number): string {
     const floor = med("empty up (existing stack) s");
     const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? a / b : undefined);
     lines.push(`Medians of ${runs} run(s). Times in seconds (wall clock), memory = peak RSS (VmHWM) of the Node.js program process.`);
-    lines.push(`Empty program \`pulumi up\` (the engine's floor): new stack ${fmt(med("empty up (new stack) s"))} s, existing stack ${fmt(floor)} s, ${fmt(med("empty up MiB"), 0)} MiB.`);
+    lines.push(`Empty program \`pulumi up\` on an idle machine (the engine's floor): new stack ${fmt(med("empty up (new stack) s"))} s, existing stack ${fmt(floor)} s, ${fmt(med("empty up MiB"), 0)} MiB.`);
+    lines.push(
+        `No-ops: with the size's lab up and settled, ${NOOP_ROUNDS} rounds per run of the kit's no-op, the empty program's and the floor program's ` +
+            `(as many trivial command and component resources as the kit's stack), in turn: each ratio compares runs under the same load.`,
+    );
     lines.push("");
-    lines.push("| size | kit `pulumi up` | kit − empty | serial raw | parallel raw | kit / parallel | (kit − empty) / parallel | no-op up | no-op / empty | scale-up +" + SCALE_BY + " | destroy (+" + SCALE_BY + ") | kit peak RSS MiB |");
-    lines.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    lines.push("| size | kit `pulumi up` | kit − empty | serial raw | parallel raw | kit / parallel | (kit − empty) / parallel | scale-up +" + SCALE_BY + " | destroy (+" + SCALE_BY + ") | kit peak RSS MiB |");
+    lines.push("|---|---|---|---|---|---|---|---|---|---|");
     for (const s of sizes) {
         const kit = med(`kit up ${s.label} s`);
         const net = kit !== undefined && floor !== undefined ? kit - floor : undefined;
         const parallel = med(`raw parallel total ${s.label} s`);
-        const noop = med(`no-op up ${s.label} s`);
         lines.push(
             `| ${s.label} | ${fmt(kit)} | ${fmt(net)} | ${fmt(med(`raw serial total ${s.label} s`))} | ${fmt(parallel)} | ${fmt(ratio(kit, parallel), 2)} | ${fmt(ratio(net, parallel), 2)} | ` +
-                `${fmt(noop)} | ${fmt(ratio(noop, floor), 2)} | ${fmt(med(`scale-up ${s.label} s`))} | ${fmt(med(`destroy ${s.label} s`))} | ${fmt(med(`kit up ${s.label} MiB`), 0)} |`,
+                `${fmt(med(`scale-up ${s.label} s`))} | ${fmt(med(`destroy ${s.label} s`))} | ${fmt(med(`kit up ${s.label} MiB`), 0)} |`,
+        );
+    }
+    lines.push("");
+    lines.push("| size | resources | kit no-op up | empty program | no-op / empty | floor program (same count) | floor / empty | no-op / floor | no-op peak RSS MiB |");
+    lines.push("|---|---|---|---|---|---|---|---|---|");
+    for (const s of sizes) {
+        const noop = med(`no-op up ${s.label} s`);
+        const empty = med(`empty no-op ${s.label} s`);
+        const same = med(`floor no-op ${s.label} s`);
+        lines.push(
+            `| ${s.label} | ${fmt(med(`resources ${s.label}`), 0)} | ${fmt(noop)} | ${fmt(empty)} | ${fmt(ratio(noop, empty), 2)} | ${fmt(same)} | ${fmt(ratio(same, empty), 2)} | ` +
+                `${fmt(ratio(noop, same), 2)} | ${fmt(med(`no-op up ${s.label} MiB`), 0)} |`,
         );
     }
     lines.push("");
@@ -238,8 +339,10 @@ function table(sizes: Size[], runs: number): string {
         lines.push(target(`(kit − empty) ≤ 1.3× parallel raw at ${s.label} (${fmt(net, 2)}×)`, net === undefined || Number.isNaN(net) ? undefined : net <= 1.3));
     }
     for (const s of sizes) {
-        const q = ratio(med(`no-op up ${s.label} s`), floor);
-        lines.push(target(`no-op up ≤ 1.3× empty program at ${s.label} (${fmt(q, 2)}×)`, q === undefined ? undefined : q <= 1.3));
+        const q = ratio(med(`no-op up ${s.label} s`), med(`empty no-op ${s.label} s`));
+        const f = ratio(med(`floor no-op ${s.label} s`), med(`empty no-op ${s.label} s`));
+        const floorSays = f === undefined ? "" : `; the floor program of the same resource count alone is ${fmt(f, 2)}×`;
+        lines.push(target(`no-op up ≤ 1.3× empty program at ${s.label} (${fmt(q, 2)}×${floorSays})`, q === undefined ? undefined : q <= 1.3));
     }
     const big = sizes.find((s) => s.label === "5+50");
     if (big) {

@@ -15,6 +15,7 @@ import { swarmkitProgram } from "../components/program";
 import { ProbeTarget, probe } from "../components/ssh/probe";
 import { SwarmNode } from "../components/swarm/cluster";
 import { LiveCheck, describeMatch, liveCheck, verifySwarm } from "../components/swarm/verify";
+import { engineOptions } from "./engineOptions";
 import { migrateStack } from "./migrate";
 
 export const PROJECT_ROOT = resolve(__dirname, "..");
@@ -40,18 +41,6 @@ export function stackProvider(stackName: string): string {
 /** Cloud instances can vanish outside Pulumi; a refresh finds them. Lab and local VMs are looked at by the program. */
 export function needsRefresh(stackName: string): boolean {
     return ["aws", "digitalocean"].includes(stackProvider(stackName));
-}
-
-/**
- * Resource operations the engine runs at once. The CLI's default is 4 per CPU (8 on a 2-core machine), which sends
- * the hosts, their joins and their firewall steps out in waves of 8; the kit's steps mostly wait on SSH, so it lets
- * every host's step run at once. PULUMI_PARALLEL, when set, is the operator's choice and wins.
- */
-export const ENGINE_PARALLEL = 256;
-
-/** The options every operation of the kit passes the engine. */
-export function engineOptions(): { parallel?: number } {
-    return process.env.PULUMI_PARALLEL ? {} : { parallel: ENGINE_PARALLEL };
 }
 
 /** How long `up` waits for a swarm that is still settling (nodes restarted a moment ago) to match the config. */
